@@ -1,0 +1,84 @@
+"""Reading speech: any file soundfile can decode (wav, flac, ogg, mp3), any sample rate,
+stereo downmixed, resampled to 16 kHz with a polyphase anti-aliasing resampler."""
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from .constants import SAMPLE_RATE
+from .errors import AudioError
+
+# Peak level under which a track counts as silent (about -70 dBFS).
+SILENCE_PEAK = 3e-4
+
+
+def resample(audio: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
+    """Band-limited resampling (Kaiser-windowed polyphase FIR) of a 1-D signal."""
+    if sr_in == sr_out:
+        return audio.astype(np.float32, copy=False)
+    ratio = Fraction(sr_out, sr_in).limit_denominator(1000)
+    out = resample_poly(audio.astype(np.float64), ratio.numerator, ratio.denominator,
+                        window=("kaiser", 8.0))
+    return out.astype(np.float32)
+
+
+def read_audio_file(path: str | os.PathLike) -> tuple[np.ndarray, int]:
+    """Decode a file into (samples, channels) float32 and its sample rate."""
+    import soundfile as sf
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise AudioError(f"audio file not found: {path}")
+    try:
+        data, sr = sf.read(path, dtype="float32", always_2d=True)
+    except Exception as exc:
+        raise AudioError(
+            f"{path}: cannot decode audio ({exc}); use wav, flac, ogg or mp3") from None
+    return data, int(sr)
+
+
+def load_audio(source, sample_rate: int | None = None, *, name: str = "audio",
+               allow_silent: bool = False) -> np.ndarray:
+    """Return mono float32 speech at 16 kHz from a path or an array.
+
+    ``source`` is a path, or a numpy array (1-D mono or 2-D (samples, channels)) whose rate
+    is ``sample_rate`` (16 kHz when None). Raises AudioError for a missing or undecodable
+    file, empty audio, NaN/inf samples, or (unless ``allow_silent``) a silent track.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source)
+        data, sr = read_audio_file(source)
+    else:
+        data = np.asarray(source, dtype=np.float32)
+        sr = int(sample_rate or SAMPLE_RATE)
+        if data.ndim == 1:
+            data = data[:, None]
+        elif data.ndim != 2:
+            raise AudioError(f"{name}: audio array must be 1-D or (samples, channels), got {data.shape}")
+        elif data.shape[0] < data.shape[1]:   # (channels, samples) given: transpose
+            data = data.T
+    if data.shape[0] == 0:
+        raise AudioError(f"{name}: the audio is empty (0 samples)")
+    if not np.isfinite(data).all():
+        raise AudioError(f"{name}: the audio holds NaN or infinite samples; re-export the file")
+    mono = data.mean(axis=1)
+    mono = resample(mono, sr, SAMPLE_RATE)
+    if not allow_silent and float(np.abs(mono).max()) < SILENCE_PEAK:
+        raise AudioError(f"{name}: the audio is silent (peak below -70 dBFS); "
+                         "check that the right track was chosen")
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def pad_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Pad the shorter of two tracks with trailing silence; returns a warning when padded."""
+    if len(a) == len(b):
+        return a, b, None
+    n = max(len(a), len(b))
+    short = "A" if len(a) < len(b) else "B"
+    diff = abs(len(a) - len(b)) / SAMPLE_RATE
+    warning = (f"speaker {short}'s audio is {diff:.2f} s shorter; padded with silence "
+               f"to {n / SAMPLE_RATE:.2f} s")
+    return (np.pad(a, (0, n - len(a))), np.pad(b, (0, n - len(b))), warning)

@@ -1,0 +1,115 @@
+"""Saving and loading TIMAR checkpoints safely.
+
+A checkpoint is a ``torch.save`` of plain data only: ``{"format": "timar", "version": 1,
+"config": {...}, "state_dict": {...}, "meta": {...}}``. It is always read with
+``torch.load(weights_only=True)``, which never runs pickled code. Weights may be stored in
+half precision (the bundled model is) and are widened to float32 on load.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .config import TimarConfig
+from .devices import resolve_device
+from .errors import CheckpointError
+from .fileio import atomic_write
+
+FORMAT = "timar"
+VERSION = 1
+BUNDLED_NAME = "timar_small.pt"
+
+
+def assets_dir() -> Path:
+    """The bundled assets: $TIMAR_ASSETS, else ``assets/`` beside this package."""
+    env = os.environ.get("TIMAR_ASSETS")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "assets"
+
+
+def bundled_checkpoint() -> Path:
+    return assets_dir() / BUNDLED_NAME
+
+
+def save_checkpoint(path, model, meta: dict | None = None, half: bool = False,
+                    extra: dict | None = None) -> None:
+    """Write ``model`` (its config and weights) atomically; ``half`` stores float16 weights."""
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+             for k, v in model.state_dict().items()}
+    payload = {"format": FORMAT, "version": VERSION, "config": model.config.to_dict(),
+               "state_dict": state, "meta": dict(meta or {})}
+    if extra:
+        payload.update(extra)
+    atomic_write(path, lambda tmp: torch.save(payload, tmp))
+
+
+def read_checkpoint(path) -> dict:
+    """Load the raw payload with ``weights_only=True``; clear errors for bad files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if not zipfile.is_zipfile(path) and head != b"\x80\x02":   # torch zip or legacy pickle
+        raise CheckpointError(f"{path}: not a PyTorch checkpoint")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        what = f" ({found.group(1)})" if found else ""
+        raise CheckpointError(
+            f"{path}: refused to load: the file holds Python objects that are not plain "
+            f"weights{what}; only TIMAR checkpoints made by this project or the official "
+            "TIMAR.pth are accepted") from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError,
+            IndexError, TypeError, AttributeError) as exc:  # torch raises these on junk
+        raise CheckpointError(
+            f"{path}: not a PyTorch checkpoint (cannot read it: {type(exc).__name__})") from None
+
+
+def model_from_payload(payload: dict, source: str = "checkpoint"):
+    """Build a TimarModel from a loaded payload, checking that weights match the config."""
+    from .model import TimarModel
+
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        if isinstance(payload, dict) and ("model_ema" in payload or "model" in payload):
+            from .official import model_from_official   # the authors' release layout
+            return model_from_official(payload, source)
+        raise CheckpointError(f"{source}: not a TIMAR checkpoint (no 'format: timar' header)")
+    if payload.get("version", 0) > VERSION:
+        raise CheckpointError(f"{source}: made by a newer TIMAR (format version "
+                              f"{payload['version']}); update the add-on")
+    try:
+        config = TimarConfig.from_dict(dict(payload["config"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source}: invalid config in checkpoint ({exc})") from None
+    model = TimarModel(config)
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+                           for label, keys in (("missing", missing), ("unexpected", unexpected),
+                                               ("wrong shape", wrong)) if keys)
+        raise CheckpointError(f"{source}: weights do not match the saved config ({detail})")
+    model.load_state_dict(state)
+    model.meta = dict(payload.get("meta", {}))
+    return model.eval()
+
+
+def load_model(path=None, device: str = "auto"):
+    """Load a checkpoint (None = the bundled model) onto ``device`` in eval mode."""
+    if path is None:
+        path = bundled_checkpoint()
+        if not path.is_file():
+            raise CheckpointError(
+                f"the bundled model is missing ({path}); train one with "
+                "`python -m model_core train` or pass --checkpoint PATH")
+    model = model_from_payload(read_checkpoint(path), str(path))
+    return model.to(resolve_device(device))

@@ -1,0 +1,106 @@
+"""``python -m model_core bench``: per-turn latency of the cached and recompute paths at
+several context lengths, and the time to generate 60 s of dialogue, measured side by side
+in one run on this machine."""
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from ..constants import SAMPLE_RATE
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bench", help="measure generation speed")
+    p.add_argument("--checkpoint", default=None, help="default: the bundled model")
+    p.add_argument("--preset", default=None,
+                   help="time a randomly initialised model of this preset instead")
+    p.add_argument("--speech-model", default=None, metavar="DIR")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--contexts", default="0,1,3,7")
+    p.add_argument("--turns", type=int, default=16, help="dialogue length for the latency runs")
+    p.add_argument("--dialogue-seconds", type=float, default=60.0)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.set_defaults(func=run)
+
+
+def speechlike(seconds: float, seed: int) -> np.ndarray:
+    """Noise shaped by a syllable-rate envelope: realistic feature cost, no files needed."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SAMPLE_RATE)
+    t = np.arange(n) / SAMPLE_RATE
+    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t + rng.uniform(0, 6)), 0, None) ** 2
+    return (0.1 * envelope * rng.standard_normal(n)).astype(np.float32)
+
+
+def per_turn_latency(model, options, turns: int) -> float:
+    """Median wall time (ms) of one turn once the context is full (second half of the run)."""
+    from ..generate import DialogueGenerator
+
+    gen = DialogueGenerator(model, options)
+    a, b = speechlike(turns, 1), speechlike(turns, 2)
+    stamps = [time.perf_counter()]
+    for _ in gen.stream(a, b):
+        stamps.append(time.perf_counter())
+    durations = np.diff(stamps)[turns // 2:]
+    return 1000 * statistics.median(durations)
+
+
+def run(args) -> int:
+    from ..checkpoint import load_model
+    from ..config import preset
+    from ..generate import DialogueGenerator, GenerationOptions
+    from ..model import TimarModel
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.preset:
+        model = TimarModel(preset(args.preset)).eval()
+        source = f"random {args.preset} preset"
+    else:
+        if args.speech_model:
+            from ..official import set_speech_model_dir
+            set_speech_model_dir(args.speech_model)
+        model = load_model(args.checkpoint, args.device)
+        source = args.checkpoint or "bundled model"
+    contexts = [int(c) for c in args.contexts.split(",")]
+    n_params = sum(p.numel() for p in model.parameters()) / 1e6
+    probe = DialogueGenerator(model, GenerationOptions(device=args.device))
+    print(f"TIMAR bench: {source}, {n_params:.1f} M parameters, device {probe.device}, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print(f"per-turn latency (ms, median over turns {args.turns // 2 + 1}-{args.turns} of a "
+          f"{args.turns}-turn dialogue, both heads, {args.steps} diffusion steps)")
+    print(f"{'context':>8} {'cached':>10} {'recompute':>10} {'recompute/cached':>17}")
+    cached0 = None
+    modes = [True, False] if model.cacheable else [False]
+    for ctx in contexts:
+        if ctx >= model.config.window_turns:
+            continue
+        row = {}
+        for use_cache in modes:
+            opts = GenerationOptions(context_turns=ctx, steps=args.steps, device=args.device,
+                                     use_cache=use_cache)
+            per_turn_latency(model, opts, min(4, args.turns))     # warm-up
+            row[use_cache] = per_turn_latency(model, opts, args.turns)
+        cached = row.get(True, float("nan"))
+        cached0 = cached if cached0 is None else cached0
+        print(f"{ctx:>8} {cached:>10.1f} {row[False]:>10.1f} {row[False] / cached:>17.2f}")
+    if model.cacheable and cached0:
+        print(f"cached context {contexts[-1]} / context {contexts[0]}: {cached / cached0:.2f}x")
+
+    seconds = args.dialogue_seconds
+    opts = GenerationOptions(context_turns=min(7, model.config.window_turns - 1),
+                             steps=args.steps, device=args.device)
+    gen = DialogueGenerator(model, opts)
+    a, b = speechlike(seconds, 3), speechlike(seconds, 4)
+    start = time.perf_counter()
+    result = gen.run(a, b)
+    wall = time.perf_counter() - start
+    print(f"{seconds:.0f} s dialogue, both heads, context {opts.context_turns}, cached: "
+          f"{wall:.2f} s wall, real-time factor {wall / seconds:.3f} "
+          f"({result.motion_a.shape[0]} frames per head, features and sampling included)")
+    return 0

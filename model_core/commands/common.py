@@ -1,0 +1,38 @@
+"""Options shared by the commands that run the model."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", default=None,
+                   help="TIMAR checkpoint (default: the bundled model in assets/)")
+    p.add_argument("--speech-model", default=None, metavar="DIR",
+                   help="local wav2vec2 folder, for the official TIMAR.pth weights")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps (default auto)")
+
+
+def add_sampling_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--context-turns", type=int, default=7, help="previous turns of context (0-7)")
+    p.add_argument("--steps", type=int, default=5, help="diffusion sampling steps")
+    p.add_argument("--temperature", type=float, default=1.0)
+
+
+def load_model_from_args(args):
+    from ..checkpoint import load_model
+
+    if getattr(args, "speech_model", None):
+        from ..official import set_speech_model_dir
+        set_speech_model_dir(args.speech_model)
+    return load_model(args.checkpoint, args.device)
+
+
+def progress(line: str, final: bool = False) -> None:
+    """One updating status line on a terminal; plain lines when piped."""
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + line.ljust(78) + ("\n" if final else ""))
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()

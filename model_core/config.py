@@ -1,0 +1,82 @@
+"""One config dataclass for the whole model, saved inside every checkpoint, and the named
+size presets that feed the CLI's ``--preset`` choices."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TimarConfig:
+    # Transformer (encoder-only, pre-norm blocks).
+    width: int = 192
+    depth: int = 4
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    window_turns: int = 8                # current turn + up to 7 previous turns
+    attention: str = "turn_causal"       # "turn_causal" | "full" (ablation: bidirectional)
+    positions: str = "rotary"            # "rotary" (turn index; cacheable) | "absolute" (official)
+
+    # Speech front end.
+    speech_frontend: str = "logmel"      # "logmel" | "wav2vec2" (official weights)
+    n_mels: int = 64
+    speech_feat_dim: int = 0             # filled in from the front end (0 = derive)
+
+    # Prediction head.
+    head: str = "diffusion"              # "diffusion" | "mlp" (ablation: regression)
+    diff_width: int = 256
+    diff_depth: int = 3
+    diff_train_steps: int = 1000
+    diff_sample_steps: int = 5
+    diff_batch_mul: int = 4              # noise draws per target frame in training
+
+    # Training-time behaviour that is part of the model's definition.
+    mask_ratio_min: float = 0.7          # agent-motion masking ratio ~ truncnorm(1.0, 0.25) in [0.7, 1]
+    cond_drop_prob: float = 0.1          # a user token -> learned "fake" embedding
+    unknown_partner_prob: float = 0.3    # a whole turn of partner motion -> "unknown"
+    train_contexts: tuple[int, ...] = (0, 1, 3, 7)   # band widths sampled in training
+    normalize_motion: bool = True        # per-dim mean/std buffers, set from the training data
+
+    def __post_init__(self) -> None:
+        if self.width % self.heads:
+            raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
+        if (self.width // self.heads) % 2:
+            raise ValueError("head dimension must be even for rotary encoding")
+        for name, allowed in (("attention", ("turn_causal", "full")),
+                              ("positions", ("rotary", "absolute")),
+                              ("head", ("diffusion", "mlp")),
+                              ("speech_frontend", ("logmel", "wav2vec2"))):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        self.train_contexts = tuple(int(c) for c in self.train_contexts)
+
+    @property
+    def max_context(self) -> int:
+        return self.window_turns - 1
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TimarConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config fields {unknown}")
+        return cls(**values)
+
+
+PRESETS: dict[str, dict] = {
+    # Tests: seconds on a CPU.
+    "tiny": dict(width=64, depth=2, heads=2, n_mels=32, diff_width=64, diff_depth=2),
+    # The bundled model: far faster than real time on a 2-core CPU.
+    "small": dict(width=192, depth=4, heads=4, n_mels=64, diff_width=256, diff_depth=3),
+    # The paper's width 1024 x 32 blocks (16 heads), diffusion head 1024 x 3.
+    "large": dict(width=1024, depth=32, heads=16, n_mels=80, diff_width=1024, diff_depth=3),
+}
+
+
+def preset(name: str, **overrides) -> TimarConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return TimarConfig(**{**PRESETS[name], **overrides})

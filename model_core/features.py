@@ -1,0 +1,102 @@
+"""Log-mel speech front end aligned to the 25 fps motion frames, strictly causal.
+
+Each motion frame i owns the audio samples [640 i, 640 (i + 1)). Four STFT windows of
+25 ms (hop 10 ms) end inside that span, the last one exactly at its end, so no feature
+ever reads a sample after the end of its own frame. Level normalisation is causal too:
+each turn is normalised by the mean log energy of the speech heard *up to the end of that
+turn* (a running statistic), never by statistics of later audio.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from .constants import SAMPLE_RATE, SAMPLES_PER_FRAME, TURN_FRAMES
+
+WIN = 400            # 25 ms
+HOP = 160            # 10 ms
+N_FFT = WIN      # the FFT spans exactly the window, so a window ends where its frame ends
+MELS_PER_FRAME = SAMPLES_PER_FRAME // HOP   # 4 STFT hops per motion frame
+ACTIVE_DB = -55.0    # frames louder than this (dBFS RMS) count as speech for the level
+DEFAULT_LEVEL_DB = -25.0
+
+
+def mel_filterbank(n_mels: int, n_fft: int = N_FFT, sr: int = SAMPLE_RATE,
+                   fmin: float = 40.0, fmax: float = 7600.0) -> np.ndarray:
+    """Triangular filters on the HTK mel scale, area-normalised (Slaney style): (n_mels, n_fft // 2 + 1)."""
+    def hz_to_mel(f):
+        return 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)
+
+    def mel_to_hz(m):
+        return 700.0 * (10.0 ** (np.asarray(m) / 2595.0) - 1.0)
+
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    bins = np.linspace(0.0, sr / 2.0, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins[None] - lower) / (centre - lower)
+    falling = (upper - bins[None]) / (upper - centre)
+    fb = np.maximum(0.0, np.minimum(rising, falling))
+    fb *= (2.0 / (upper - lower))
+    return fb.astype(np.float32)
+
+
+class LogMelFrontEnd(nn.Module):
+    """(B, N) audio at 16 kHz -> (B, F, 4 * n_mels) features, F = ceil(N / 640).
+
+    No learned parameters: the learned speech encoder lives in the model, so the same front
+    end serves TIMAR and the DualTalk baseline.
+    """
+
+    def __init__(self, n_mels: int = 64):
+        super().__init__()
+        self.n_mels = n_mels
+        self.feat_dim = MELS_PER_FRAME * n_mels
+        self.register_buffer("fbank", torch.from_numpy(mel_filterbank(n_mels)), persistent=False)
+        self.register_buffer("window", torch.hann_window(WIN), persistent=False)
+
+    @torch.no_grad()
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        audio = audio.float()
+        if audio.ndim == 1:
+            audio = audio[None]
+        batch, n = audio.shape
+        frames = math.ceil(n / SAMPLES_PER_FRAME)
+        total = frames * SAMPLES_PER_FRAME
+        # Left pad so the first window ends at sample 160; right pad to whole frames.
+        x = nn.functional.pad(audio, (WIN - HOP, total - n))
+        spec = torch.stft(x, N_FFT, hop_length=HOP, win_length=WIN, window=self.window,
+                          center=False, return_complex=True)          # (B, 201, 4F)
+        power = spec.real.square() + spec.imag.square()
+        mel = torch.einsum("mf,bft->btm", self.fbank, power)            # (B, 4F, M)
+        logmel = torch.log(mel + 1e-8)
+
+        # Causal level: running mean of active-frame log energy, read at each turn's end.
+        seg = nn.functional.pad(audio, (0, total - n)).view(batch, frames, SAMPLES_PER_FRAME)
+        rms_db = 10.0 * torch.log10(seg.square().mean(-1) + 1e-12)        # (B, F)
+        active = (rms_db > ACTIVE_DB).float()
+        csum = torch.cumsum(rms_db * active, dim=1)
+        ccount = torch.cumsum(active, dim=1)
+        turn_end = torch.clamp(
+            (torch.arange(frames, device=audio.device) // TURN_FRAMES + 1) * TURN_FRAMES - 1,
+            max=frames - 1)
+        level_db = torch.where(ccount[:, turn_end] > 0,
+                               csum[:, turn_end] / ccount[:, turn_end].clamp(min=1),
+                               torch.full_like(csum[:, turn_end], DEFAULT_LEVEL_DB))
+        # dB of RMS -> natural-log power offset; centre speech at 0 with a gentle scale.
+        offset = level_db * (math.log(10.0) / 10.0)                         # (B, F)
+        logmel = logmel.view(batch, frames, MELS_PER_FRAME, self.n_mels) - offset[..., None, None]
+        logmel = torch.clamp(logmel, min=-12.0) / 4.0
+        return logmel.reshape(batch, frames, self.feat_dim)
+
+
+def make_frontend(config) -> nn.Module:
+    """The parameter-free feature extractor the config names."""
+    if config.speech_frontend == "logmel":
+        return LogMelFrontEnd(config.n_mels)
+    if config.speech_frontend == "wav2vec2":
+        from .wav2vec2 import Wav2Vec2FrontEnd   # optional: needs transformers
+        return Wav2Vec2FrontEnd(config)
+    raise ValueError(f"unknown speech front end {config.speech_frontend!r}")

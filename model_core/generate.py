@@ -1,0 +1,258 @@
+"""Turn-by-turn generation of both heads of a dialogue.
+
+Each turn, every generated head is the agent once with the other head as its user, all in
+one batch. The partner's current-turn motion is not known yet (both heads are generated at
+the same time), so the learned "unknown" token stands in; once a turn is generated it is
+committed to the history with both heads' motion. A head whose motion is given (a FLAME
+file) is copied through and serves as the other head's known partner, which is the paper's
+benchmark protocol.
+
+Two exact paths:
+- cached: each turn runs one pass over [previous turn, committed] ++ [current turn, masked]
+  against the cached keys/values of older turns, so a turn costs the same at any context;
+- recompute: no cache; the current turn is recomputed from its whole receptive field
+  (``context * depth`` turns back), the reference the cache is tested against.
+A model with learned absolute positions or full attention (the official weights, the
+attention ablation) cannot be cached; it recomputes a cropped window of ``context + 1``
+turns every turn, as the reference implementation does.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+import torch
+
+from .audio import load_audio, pad_pair
+from .constants import FPS, MOTION_DIM, SAMPLE_RATE, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
+from .devices import resolve_device
+from .errors import MotionFileError, TimarError
+from .flame import load_motion_npz
+from .layout import turn_ids
+from .transformer import KVCache
+
+
+@dataclass
+class GenerationOptions:
+    context_turns: int = 7          # previous turns each turn may attend to (0..window-1)
+    steps: int = 5                  # diffusion sampling steps
+    temperature: float = 1.0
+    seed: int = 0
+    device: str = "auto"            # auto | cpu | cuda | mps
+    use_cache: bool = True
+    mask_agent_history: bool = True  # the agent's own past motion is masked, as in training
+    # Time constant (frames) of the sampling noise along time. 0 = independent per frame
+    # (the paper). > 0 = an AR(1) process: each frame's noise is still standard normal, so
+    # every frame's distribution is unchanged, but neighbouring frames deviate together
+    # instead of jittering independently.
+    noise_time_constant: float = 0.0
+
+
+@dataclass
+class TurnResult:
+    index: int
+    total_turns: int
+    start_frame: int                # at 25 fps
+    motion_a: np.ndarray            # (n, 56) float32, n = 25 except maybe the last turn
+    motion_b: np.ndarray
+    elapsed_s: float                # since generation started
+    audio_seconds_done: float
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.elapsed_s / max(self.audio_seconds_done, 1e-9)
+
+
+@dataclass
+class DialogueResult:
+    motion_a: np.ndarray            # (T, 56)
+    motion_b: np.ndarray
+    wall_time_s: float
+    duration_s: float
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def realtime_factor(self) -> float:
+        return self.wall_time_s / max(self.duration_s, 1e-9)
+
+
+def _as_motion(value, frames: int, name: str, warnings: list[str]) -> np.ndarray | None:
+    """A given head's motion (path or (T, 56) array) fitted to ``frames`` frames."""
+    if value is None:
+        return None
+    motion = load_motion_npz(value) if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__") \
+        else np.asarray(value, dtype=np.float32)
+    if motion.ndim != 2 or motion.shape[1] != MOTION_DIM:
+        raise MotionFileError(f"{name}: motion must be (T, {MOTION_DIM}), got {motion.shape}")
+    if len(motion) != frames:
+        warnings.append(f"{name} has {len(motion)} frames, the audio {frames}; "
+                        f"{'trimmed' if len(motion) > frames else 'held its last frame'}")
+        if len(motion) > frames:
+            motion = motion[:frames]
+        else:
+            motion = np.concatenate([motion, np.repeat(motion[-1:], frames - len(motion), 0)])
+    return motion.astype(np.float32)
+
+
+class TemporalNoise:
+    """Standard-normal sampling noise for one turn at a time, optionally AR(1)-correlated
+    along time (carried across turns), from one seeded generator."""
+
+    def __init__(self, seed: int, device, draws: int, heads: int, time_constant: float):
+        self.gen = torch.Generator(device=device).manual_seed(int(seed))
+        self.device, self.shape = device, (draws, heads, TURN_FRAMES, MOTION_DIM)
+        self.rho = math.exp(-1.0 / time_constant) if time_constant > 0 else 0.0
+        self.state: torch.Tensor | None = None
+
+    def next_turn(self) -> torch.Tensor:
+        """(draws, heads * 25, 56) noise for the next turn, frames in time order."""
+        white = torch.randn(self.shape, generator=self.gen, device=self.device)
+        if self.rho > 0:
+            keep, fresh = self.rho, math.sqrt(1.0 - self.rho ** 2)
+            for f in range(TURN_FRAMES):
+                if self.state is not None:
+                    white[:, :, f] = keep * self.state + fresh * white[:, :, f]
+                self.state = white[:, :, f]
+        d, h, f, c = self.shape
+        return white.reshape(d, h * f, c)
+
+
+class DialogueGenerator:
+    """Streams both heads of a dialogue, one 1 s turn at a time (see module docstring)."""
+
+    def __init__(self, model, options: GenerationOptions | None = None):
+        self.options = options or GenerationOptions()
+        self.device = resolve_device(self.options.device)
+        self.model = model.to(self.device).eval()
+        window = model.config.window_turns
+        if not 0 <= self.options.context_turns < window:
+            raise TimarError(f"context turns must be between 0 and {window - 1}, "
+                             f"got {self.options.context_turns}")
+        if self.options.steps < 1:
+            raise TimarError("diffusion steps must be at least 1")
+        if not self.options.temperature >= 0:
+            raise TimarError("temperature must be >= 0")
+        self.warnings: list[str] = []
+
+    # ---------------------------------------------------------------- public API
+    def run(self, audio_a, audio_b, motion_a=None, motion_b=None, *, sample_rate=None,
+            allow_silent: bool = False) -> DialogueResult:
+        parts_a, parts_b, start = [], [], time.perf_counter()
+        duration = 0.0
+        for turn in self.stream(audio_a, audio_b, motion_a, motion_b, sample_rate=sample_rate,
+                                allow_silent=allow_silent):
+            parts_a.append(turn.motion_a)
+            parts_b.append(turn.motion_b)
+            duration = turn.audio_seconds_done
+        return DialogueResult(np.concatenate(parts_a), np.concatenate(parts_b),
+                              time.perf_counter() - start, duration, list(self.warnings))
+
+    def stream(self, audio_a, audio_b, motion_a=None, motion_b=None, *,
+               sample_rate=None, allow_silent: bool = False) -> Iterator[TurnResult]:
+        """Yield one TurnResult per 1 s turn. Inputs: paths or arrays (16 kHz unless
+        ``sample_rate``); ``motion_a``/``motion_b``: a FLAME npz path or (T, 56) array of
+        a head to copy through instead of generating. A silent track is refused (usually
+        the wrong file) unless ``allow_silent`` (a listener who never speaks)."""
+        self.warnings = []
+        a = load_audio(audio_a, sample_rate, name="speaker A audio", allow_silent=allow_silent)
+        b = load_audio(audio_b, sample_rate, name="speaker B audio", allow_silent=allow_silent)
+        a, b, pad_warning = pad_pair(a, b)
+        if pad_warning:
+            self.warnings.append(pad_warning)
+        frames = max(1, round(len(a) / SAMPLES_PER_FRAME))
+        given = [_as_motion(motion_a, frames, "speaker A motion", self.warnings),
+                 _as_motion(motion_b, frames, "speaker B motion", self.warnings)]
+        if given[0] is not None and given[1] is not None:
+            raise TimarError("both heads' motion is given: nothing to generate")
+        with torch.inference_mode():
+            yield from self._stream(a, b, given, frames)
+
+    # ---------------------------------------------------------------- internals
+    def _stream(self, a: np.ndarray, b: np.ndarray, given: list, frames: int) -> Iterator[TurnResult]:
+        model, opt, dev = self.model, self.options, self.device
+        start = time.perf_counter()
+        n_turns = math.ceil(frames / TURN_FRAMES)
+        padded = n_turns * TURN_FRAMES
+        audio = torch.from_numpy(np.stack([a, b]))
+        feats = model.speech_features(audio)                          # (2, F', feat)
+        feats = torch.nn.functional.pad(feats[:, :padded], (0, 0, 0, max(0, padded - feats.shape[1])))
+        feats = feats.view(2, n_turns, TURN_FRAMES, -1)
+
+        # Normalised motion of both heads; given heads filled now, generated ones per turn.
+        motion = torch.zeros(2, padded, MOTION_DIM, device=dev)
+        for h in (0, 1):
+            if given[h] is not None:
+                g = torch.from_numpy(given[h]).to(dev)
+                g = torch.cat([g, g[-1:].expand(padded - frames, -1)]) if padded > frames else g
+                motion[h] = model.normalize(g)
+        motion = motion.view(2, n_turns, TURN_FRAMES, MOTION_DIM)
+        agents = [h for h in (0, 1) if given[h] is None]          # heads to generate
+        users = [1 - h for h in agents]
+        partner_known = [given[u] is not None for u in users]
+
+        noise = TemporalNoise(opt.seed, dev, model.diffloss.noise_draws(opt.steps),
+                              len(agents), opt.noise_time_constant)
+        cache = KVCache()
+        for t in range(n_turns):
+            cond = self._conditions(t, feats, motion, agents, users, partner_known, cache)
+            sample = model.diffloss.sample(cond.reshape(-1, cond.shape[-1]), opt.temperature,
+                                           opt.steps, noise=noise.next_turn())
+            motion[agents, t] = sample.view(len(agents), TURN_FRAMES, MOTION_DIM)
+            out = model.denormalize(motion[:, t]).cpu().numpy()
+            for h in (0, 1):
+                if given[h] is not None:    # copy the given motion through unchanged
+                    seg = given[h][t * TURN_FRAMES:(t + 1) * TURN_FRAMES]
+                    out[h, :len(seg)] = seg
+            n = min(TURN_FRAMES, frames - t * TURN_FRAMES)
+            done = (t * TURN_FRAMES + n) / FPS
+            yield TurnResult(t, n_turns, t * TURN_FRAMES, out[0, :n].astype(np.float32),
+                             out[1, :n].astype(np.float32), time.perf_counter() - start, done)
+
+    def _turn_tokens(self, turns: range, feats, motion, agents, users, partner_known,
+                     current: int, first_window_token: int = 0) -> torch.Tensor:
+        """Tokens of consecutive ``turns`` for every agent; turn ``current`` (if included)
+        has the agent's motion masked and, unless given, the partner's motion unknown."""
+        model, opt = self.model, self.options
+        sel = slice(turns.start, turns.stop)
+        n = len(turns)
+        dev = motion.device
+        is_current = (torch.arange(turns.start, turns.stop, device=dev) == current)
+        is_current = is_current[:, None].expand(n, TURN_FRAMES)
+        known = torch.stack([~is_current | k for k in partner_known])          # (A, n, 25)
+        if opt.mask_agent_history:
+            visible = torch.zeros(len(agents), n, TURN_FRAMES, dtype=torch.bool, device=dev)
+        else:
+            visible = (~is_current).expand(len(agents), n, TURN_FRAMES)
+        speech_known = torch.ones(len(agents), n, TURN_FRAMES, dtype=torch.bool, device=dev)
+        return model.embed_turns(feats[users, sel].to(dev), feats[agents, sel].to(dev),
+                                 motion[users, sel], motion[agents, sel],
+                                 speech_known, known, visible, first_window_token)
+
+    def _conditions(self, t, feats, motion, agents, users, partner_known, cache) -> torch.Tensor:
+        """Transformer output at the agent-motion slots of turn t: (A, 25, D)."""
+        model, opt = self.model, self.options
+        ctx = opt.context_turns
+        args = (feats, motion, agents, users, partner_known, t)
+        if not model.cacheable:
+            first = max(0, t - ctx)                      # cropped window, recomputed
+            x = self._turn_tokens(range(first, t + 1), *args)
+            hidden, _ = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx)
+            return model.agent_conditions(hidden, t + 1 - first)[:, -1]
+        if not opt.use_cache:
+            first = max(0, t - ctx * model.config.depth)   # whole receptive field
+            x = self._turn_tokens(range(first, t + 1), *args)
+            hidden, _ = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx)
+            return model.agent_conditions(hidden, t + 1 - first)[:, -1]
+        # Cached: commit turn t-1 (now complete) and predict turn t in one pass. At context
+        # 0 no turn ever looks back, so there is nothing to commit.
+        first = max(0, t - 1) if ctx > 0 else t
+        x = self._turn_tokens(range(first, t + 1), *args)
+        hidden, new_kv = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx, cache)
+        if first < t:
+            committed = [(k[:, :, :TOKENS_PER_TURN], v[:, :, :TOKENS_PER_TURN]) for k, v in new_kv]
+            cache.append(committed, turn_ids(t - 1, 1, x.device))
+            cache.drop_before(t - ctx)     # turn t's commit needs turns >= t - ctx
+        return model.agent_conditions(hidden[:, -TOKENS_PER_TURN:], 1)[:, 0]

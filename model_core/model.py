@@ -1,0 +1,224 @@
+"""The TIMAR model: turn tokens -> turn-causal transformer -> per-frame diffusion head.
+
+Trainable pieces and the two inference primitives (``embed_turns`` and ``run``) live here;
+the turn-by-turn loop that generates both heads lives in ``generate.py``.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import TimarConfig
+from .constants import MOTION_DIM, NUM_MARKERS, TOKENS_PER_TURN, TURN_FRAMES
+from .diffusion import DiffusionHead, RegressionHead
+from .features import make_frontend
+from .layout import MARKER_IDS, SLOTS, attention_mask, turn_ids
+from .transformer import Block, KVCache, rotary_tables
+
+
+class TimarModel(nn.Module):
+    def __init__(self, config: TimarConfig):
+        super().__init__()
+        self.config = config
+        d = config.width
+        self.frontend = make_frontend(config)
+        config.speech_feat_dim = self.frontend.feat_dim
+        if config.speech_frontend == "logmel":
+            fd = self.frontend.feat_dim
+            self.speech_projection = nn.Sequential(
+                nn.LayerNorm(fd), nn.Linear(fd, d), nn.GELU(), nn.Linear(d, d))
+        else:  # wav2vec2 hidden states, as the reference: one linear projection
+            self.speech_projection = nn.Linear(self.frontend.feat_dim, d)
+        self.motion_encoder = nn.Sequential(
+            nn.Linear(MOTION_DIM, d // 2), nn.ReLU(), nn.Linear(d // 2, d))
+        self.sep_tok_emb = nn.Embedding(NUM_MARKERS, d)
+        self.mask_token = nn.Parameter(torch.zeros(1, 1, d))
+        self.fake_latent = nn.Parameter(torch.zeros(1, d))      # "unknown / dropped user token"
+        self.z_proj = nn.Linear(d, d)
+        self.z_proj_ln = nn.LayerNorm(d, eps=1e-6)
+        if config.positions == "rotary":
+            self.turn_pos_embed = nn.Parameter(torch.zeros(1, TOKENS_PER_TURN, d))
+        else:
+            tokens = config.window_turns * TOKENS_PER_TURN
+            self.encoder_pos_embed_learned = nn.Parameter(torch.zeros(1, tokens, d))
+            self.diffusion_pos_embed_learned = nn.Parameter(torch.zeros(1, tokens, d))
+        self.encoder_blocks = nn.ModuleList(
+            Block(d, config.heads, config.mlp_ratio) for _ in range(config.depth))
+        self.encoder_norm = nn.LayerNorm(d, eps=1e-6)
+        if config.head == "diffusion":
+            self.diffloss = DiffusionHead(MOTION_DIM, d, config.diff_width, config.diff_depth,
+                                          config.diff_train_steps, config.diff_batch_mul)
+        else:
+            self.diffloss = RegressionHead(MOTION_DIM, d, config.diff_width, config.diff_depth)
+        self.register_buffer("motion_mean", torch.zeros(MOTION_DIM))
+        self.register_buffer("motion_std", torch.ones(MOTION_DIM))
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for p in (self.mask_token, self.fake_latent):
+            nn.init.normal_(p, std=0.02)
+        for name in ("turn_pos_embed", "encoder_pos_embed_learned", "diffusion_pos_embed_learned"):
+            if hasattr(self, name):
+                nn.init.normal_(getattr(self, name), std=0.02)
+        nn.init.normal_(self.sep_tok_emb.weight, std=0.02)
+        for module in self.modules():
+            if isinstance(module, nn.Linear) and not any(module is m for m in self.diffloss.modules()):
+                nn.init.xavier_uniform_(module.weight)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def device(self) -> torch.device:
+        return self.motion_mean.device
+
+    @property
+    def cacheable(self) -> bool:
+        """Exact key/value caching needs relative (rotary) positions and causal attention."""
+        return self.config.positions == "rotary" and self.config.attention == "turn_causal"
+
+    def set_motion_stats(self, mean, std) -> None:
+        self.motion_mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
+        self.motion_std.copy_(torch.as_tensor(std, dtype=torch.float32).clamp(min=1e-4))
+
+    def normalize(self, motion: torch.Tensor) -> torch.Tensor:
+        if not self.config.normalize_motion:
+            return motion
+        return (motion - self.motion_mean) / self.motion_std
+
+    def denormalize(self, motion: torch.Tensor) -> torch.Tensor:
+        if not self.config.normalize_motion:
+            return motion
+        return motion * self.motion_std + self.motion_mean
+
+    # ------------------------------------------------------------------ tokens
+    def speech_features(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, N) audio at 16 kHz -> (B, ceil(N / 640), feat) frame features."""
+        return self.frontend(audio.to(self.device))
+
+    def embed_turns(self, user_speech, agent_speech, user_motion, agent_motion,
+                    user_speech_known, user_motion_known, agent_visible,
+                    first_window_token: int = 0) -> torch.Tensor:
+        """Build the token sequence of n consecutive turns.
+
+        user_speech, agent_speech: (B, n, 25, feat) speech features
+        user_motion, agent_motion: (B, n, 25, 56) normalised motion
+        user_speech_known, user_motion_known: (B, n, 25) bool; False -> learned "unknown" token
+        agent_visible: (B, n, 25) bool; False -> learned mask token (what gets predicted)
+        first_window_token: offset into learned absolute positions (absolute models only)
+        Returns (B, n * 110, D).
+        """
+        b, n = user_speech.shape[:2]
+        d = self.config.width
+        fake = self.fake_latent.view(1, 1, 1, d)
+        us = torch.where(user_speech_known[..., None], self.speech_projection(user_speech), fake)
+        um = torch.where(user_motion_known[..., None], self.motion_encoder(user_motion), fake)
+        ag_s = self.speech_projection(agent_speech)
+        am = torch.where(agent_visible[..., None], self.motion_encoder(agent_motion),
+                         self.mask_token.view(1, 1, 1, d))
+        markers = self.sep_tok_emb(MARKER_IDS.to(us.device)).view(1, 1, NUM_MARKERS, d)
+        markers = markers.expand(b, n, NUM_MARKERS, d)
+        m = [markers[:, :, i:i + 1] for i in range(NUM_MARKERS)]
+        x = torch.cat([m[0], m[1], us, m[2], m[3], um, m[4], m[5], ag_s, m[6], m[7], am, m[8], m[9]],
+                      dim=2)                                                  # (B, n, 110, D)
+        x = self.z_proj(x.reshape(b, n * TOKENS_PER_TURN, d))
+        if self.config.positions == "rotary":
+            x = x + self.turn_pos_embed.repeat(1, n, 1)
+        else:
+            end = first_window_token + n * TOKENS_PER_TURN
+            x = x + self.encoder_pos_embed_learned[:, first_window_token:end]
+        return self.z_proj_ln(x)
+
+    # ------------------------------------------------------------------ transformer
+    def run(self, x: torch.Tensor, query_turns: torch.Tensor, context: int,
+            cache: KVCache | None = None) -> tuple[torch.Tensor, list]:
+        """Run the blocks over tokens x (B, L, D) of turns ``query_turns`` (L,).
+
+        Keys: cached past turns (if any) then x itself. Returns the normalised output
+        (B, L, D) and, per layer, the new (k, v) of x for the caller to cache.
+        """
+        causal = self.config.attention == "turn_causal"
+        key_turns = query_turns if cache is None or len(cache) == 0 else torch.cat(
+            [cache.turns, query_turns])
+        mask = attention_mask(query_turns, key_turns, context, causal)
+        rope = None
+        if self.config.positions == "rotary":
+            rope = rotary_tables(query_turns, self.config.width // self.config.heads)
+        new_kv = []
+        for i, block in enumerate(self.encoder_blocks):
+            past = cache.layer(i) if cache is not None else None
+            x, kv = block(x, mask, rope, past)
+            new_kv.append(kv)
+        return self.encoder_norm(x), new_kv
+
+    def agent_conditions(self, hidden: torch.Tensor, num_turns: int,
+                         first_window_token: int = 0) -> torch.Tensor:
+        """Transformer output at the agent-motion slots: (B, n, 25, D)."""
+        b, _, d = hidden.shape
+        if self.config.positions == "absolute":
+            end = first_window_token + num_turns * TOKENS_PER_TURN
+            hidden = hidden + self.diffusion_pos_embed_learned[:, first_window_token:end]
+        h = hidden.view(b, num_turns, TOKENS_PER_TURN, d)
+        return h[:, :, SLOTS["agent_motion"].to(h.device)]
+
+    # ------------------------------------------------------------------ training
+    def forward(self, batch: dict):
+        """The training loss (so DistributedDataParallel can wrap the model)."""
+        return self.training_loss(batch)
+
+    def training_loss(self, batch: dict) -> tuple[torch.Tensor, dict]:
+        """Masked-autoregressive loss on a batch of clips (both tracks and motions).
+
+        batch: audio_agent, audio_user (B, F * 640); motion_agent, motion_user (B, F, 56).
+        """
+        cfg = self.config
+        device = self.device
+        motion_agent = batch["motion_agent"].to(device).float()
+        motion_user = batch["motion_user"].to(device).float()
+        b, frames, _ = motion_agent.shape
+        n = math.ceil(frames / TURN_FRAMES)
+        padded = n * TURN_FRAMES
+
+        def fit(x):  # (B, F', C) -> (B, padded, C), zero padded / trimmed
+            x = x[:, :padded]
+            return nn.functional.pad(x, (0, 0, 0, padded - x.shape[1]))
+
+        feats_agent = fit(self.speech_features(batch["audio_agent"]))
+        feats_user = fit(self.speech_features(batch["audio_user"]))
+        ma = fit(self.normalize(motion_agent))
+        mu = fit(self.normalize(motion_user))
+        valid = (torch.arange(padded, device=device) < frames).expand(b, padded)
+
+        # Agent motion masking: per clip a ratio ~ truncnorm(1, 0.25) on [min, 1].
+        ratio = 1.0 - (torch.randn(b, device=device) * 0.25).abs()
+        while bool((ratio < cfg.mask_ratio_min).any()):
+            bad = ratio < cfg.mask_ratio_min
+            ratio[bad] = 1.0 - (torch.randn(int(bad.sum()), device=device) * 0.25).abs()
+        scores = torch.rand(b, padded, device=device).masked_fill(~valid, -1.0)
+        ranks = scores.argsort(dim=1).argsort(dim=1)      # padded frames rank first
+        pad_count = padded - frames
+        num_masked = torch.ceil(ratio * frames).long() + pad_count
+        masked = ranks < num_masked[:, None]
+        agent_visible = ~masked
+
+        # Condition dropout on user tokens, and whole turns of "partner motion unknown".
+        drop = lambda: torch.rand(b, padded, device=device) >= cfg.cond_drop_prob  # noqa: E731
+        user_speech_known = drop()
+        turn_known = torch.rand(b, n, device=device) >= cfg.unknown_partner_prob
+        user_motion_known = drop() & turn_known.repeat_interleave(TURN_FRAMES, dim=1)
+
+        shape = (b, n, TURN_FRAMES)
+        x = self.embed_turns(
+            feats_user.view(*shape, -1), feats_agent.view(*shape, -1),
+            mu.view(*shape, -1), ma.view(*shape, -1),
+            user_speech_known.view(shape), user_motion_known.view(shape), agent_visible.view(shape))
+        context = int(cfg.train_contexts[torch.randint(len(cfg.train_contexts), ()).item()])
+        hidden, _ = self.run(x, turn_ids(0, n, device), context)
+        z = self.agent_conditions(hidden, n).reshape(b * padded, -1)
+        target = ma.reshape(b * padded, -1)
+        keep = (masked & valid).reshape(-1)
+        loss = self.diffloss.loss(z[keep], target[keep])
+        return loss, {"loss": float(loss.detach()), "context": context,
+                      "mask_ratio": float(ratio.mean())}

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The extension as a user gets it: build the zip with build.py (Blender's builder and
+validator through the bpy wheel), install it with package_install_files, enable it, check
+what registered, generate on demo heads, install "PyTorch" offline from a local wheel."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+import tomllib
+import zipfile
+from pathlib import Path
+
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="timar_bl_"))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+bpy = pytest.importorskip("bpy")
+
+MANIFEST = tomllib.loads((REPO / "blender_manifest.toml").read_text())
+MODULE = f"bl_ext.user_default.{MANIFEST['id']}"
+
+
+@pytest.fixture(scope="module")
+def built_zip(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    proc = subprocess.run([sys.executable, str(REPO / "build.py"), "--output-dir", str(out),
+                           "--stage-dir", str(out / "stage")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    path = out / f"timar_blender-{MANIFEST['version']}.zip"
+    assert path.is_file(), proc.stdout
+    return path
+
+
+@pytest.fixture(scope="module")
+def extension(built_zip):
+    bpy.ops.wm.read_homefile(use_empty=True)
+    res = bpy.ops.extensions.package_install_files(filepath=str(built_zip), repo="user_default",
+                                                   enable_on_install=True)
+    assert res == {'FINISHED'}
+    assert MODULE in bpy.context.preferences.addons
+    mod = sys.modules[MODULE]
+    yield mod
+    mod.jobs.shutdown()
+    bpy.ops.preferences.addon_disable(module=MODULE)
+
+
+def test_manifest_and_zip(built_zip):
+    assert MANIFEST["id"] == "timar_blender" and MANIFEST["blender_version_min"] == "4.2.0"
+    assert MANIFEST["license"] == ["SPDX:GPL-3.0-or-later"]
+    assert set(MANIFEST["permissions"]) == {"files", "network"}
+    assert all(len(r) <= 64 and not r.endswith(".") for r in MANIFEST["permissions"].values())
+    import bl_pkg
+    assert bl_pkg.cli_extension(["validate", str(built_zip)]) == 0
+    with zipfile.ZipFile(built_zip) as z:
+        names = set(z.namelist())
+    for need in ("__init__.py", "core.py", "model_core/generate.py", "model_core/errors.py",
+                 "assets/rigs/flame.json", "assets/rigs/timar_demo.json",
+                 "assets/rigs/examples/custom_example.json"):
+        assert need in names, need
+    for wheel in MANIFEST["wheels"]:
+        assert wheel[2:] in names, wheel
+    assert not any("__pycache__" in n for n in names)
+    if (REPO / "assets" / "timar_small.pt").is_file():
+        assert "assets/timar_small.pt" in names
+    import model_core
+    assert MANIFEST["version"] == model_core.__version__
+
+
+def test_installed_extension_registers_everything(extension):
+    for op in ("generate", "cancel", "add_demo_heads", "add_audio_to_sequencer",
+               "install_torch", "check_torch", "show_pip_log", "report_message"):
+        assert hasattr(bpy.types, f"TIMAR_OT_{op}"), op
+    for panel in ("timar", "timar_speaker_a", "timar_speaker_b", "timar_options", "timar_generate"):
+        cls = getattr(bpy.types, f"VIEW3D_PT_{panel}")
+        assert cls.bl_category == "TIMAR"
+    assert extension.core.mc.__name__ == f"{MODULE}.model_core"   # the vendored core
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    assert prefs.package_spec == "torch"
+    site = extension.prefs.site_packages_dir()
+    assert site in sys.path and "extensions" in site
+
+
+def test_generate_on_demo_heads(extension, tmp_path):
+    sf = pytest.importorskip("soundfile")
+    paths = []
+    for i in range(2):
+        p = tmp_path / f"s{i}.wav"
+        sf.write(p, (0.2 * np.random.default_rng(i).standard_normal(32000)).astype(np.float32), 16000)
+        paths.append(str(p))
+    bpy.ops.wm.read_homefile(use_empty=True)
+    assert bpy.ops.timar.add_demo_heads() == {'FINISHED'}
+    bpy.context.scene.render.fps = 25
+    s = bpy.context.scene.timar
+    s.speaker_a.audio, s.speaker_b.audio = paths
+    import importlib
+    testing = importlib.import_module(f"{MODULE}.testing")
+    extension.generation.stream_override = testing.fake_stream_factory(2.0)
+    try:
+        assert bpy.ops.timar.generate() == {'FINISHED'}
+    finally:
+        extension.generation.stream_override = None
+    act = bpy.data.actions["TIMAR B take 1 shapes"]
+    fcs = extension.fcurves.action_fcurves(act)
+    m = extension.mapping.prepare_motion(testing.synthetic_motion(50, 1))
+    frames, vals = extension.fcurves.read_keys(fcs, 'key_blocks["BrowUp"].value')
+    assert len(frames) == 50
+    assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-6)
+
+
+def make_fake_wheel(folder: Path, name="torch", version="0.0.1") -> Path:
+    """A minimal valid pure-Python wheel (so no real PyTorch is ever installed by tests)."""
+    files = {f"{name}/__init__.py": f'__version__ = "{version}"\nFAKE = True\n',
+             f"{name}-{version}.dist-info/METADATA":
+                 f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+             f"{name}-{version}.dist-info/WHEEL":
+                 "Wheel-Version: 1.0\nGenerator: timar-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record.append(f"{path},sha256={digest.decode()},{len(text.encode())}")
+    record.append(f"{name}-{version}.dist-info/RECORD,,")
+    files[f"{name}-{version}.dist-info/RECORD"] = "\n".join(record) + "\n"
+    whl = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        for path, text in files.items():
+            z.writestr(path, text)
+    return whl
+
+
+def test_install_pytorch_offline_from_local_wheels(extension, tmp_path):
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_fake_wheel(wheels)
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.find_links = str(wheels)
+    assert bpy.ops.timar.install_torch() == {'FINISHED'}
+    job = extension.prefs._install
+    assert job.state == "ok" and job.fraction == 1.0
+    assert "--no-index" in job.cmd and "--find-links" in job.cmd and "--target" in job.cmd
+    assert any("Successfully installed torch-0.0.1" in line for line in job.log)
+    init = Path(extension.prefs.site_packages_dir()) / "torch" / "__init__.py"
+    assert "FAKE = True" in init.read_text()
+    # failure: no wheel in the folder -> an error report and the pip log kept
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    prefs.find_links = str(empty)
+    with pytest.raises(RuntimeError, match="pip failed"):
+        bpy.ops.timar.install_torch()
+    job = extension.prefs._install
+    assert job.state == "failed" and any("No matching distribution" in l for l in job.log)
+    assert bpy.ops.timar.show_pip_log() == {'FINISHED'}
+    assert "No matching distribution" in bpy.data.texts["TIMAR pip log"].as_string()

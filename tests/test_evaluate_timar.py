@@ -1,0 +1,110 @@
+"""The evaluation runner driving TIMAR's generator (a random tiny model: plumbing, not quality)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model_core import cli
+from model_core.evaluate import AgentClip, TimarMethod, evaluate, tables
+from model_core.testing import make_tiny_checkpoint, make_tiny_model
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest single-threaded; extra threads only contend on a shared CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _clip(frames: int = 75, seed: int = 0, partner: bool = True) -> AgentClip:
+    rng = np.random.default_rng(seed)
+    speech = lambda: (0.1 * rng.normal(size=frames * 640)).astype(np.float32)  # noqa: E731
+    motion = lambda: (0.1 * rng.normal(size=(frames, 56))).astype(np.float32)  # noqa: E731
+    return AgentClip("d", "speaker1", speech(), speech(), motion(),
+                     motion() if partner else None)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return make_tiny_model(seed=0)
+
+
+def test_timar_method_shapes_and_determinism(model):
+    clip = _clip()
+    method = TimarMethod(model, context=1, steps=2, seed=0, device="cpu")
+    a, b = method.predict(clip), method.predict(clip)
+    assert a.shape == (75, 56) and a.dtype == np.float32 and np.isfinite(a).all()
+    np.testing.assert_array_equal(a, b)
+    assert method.name == "TIMAR n=1" and method.context == 1
+
+
+def test_timar_is_turn_causal_in_the_protocol(model):
+    """Contrast with the DualTalk baseline: changing the partner's last second of speech
+    leaves the agent's first two turns unchanged."""
+    clip = _clip(seed=1)
+    changed = _clip(seed=1)
+    changed.audio_user[50 * 640:] = np.random.default_rng(9).normal(size=25 * 640) * 0.3
+    method = TimarMethod(model, context=3, steps=2, seed=0, device="cpu")
+    base, alt = method.predict(clip), method.predict(changed)
+    np.testing.assert_allclose(alt[:50], base[:50], atol=1e-5)
+
+
+def test_runner_tables_per_context_and_partner_unknown(model):
+    clips = [_clip(seed=2), _clip(seed=3, partner=False)]
+    methods = [TimarMethod(model, n, steps=2, device="cpu") for n in (0, 1)]
+    results = evaluate(clips, methods)
+    for r in results.values():
+        assert len(r.per_clip) == 2 and not r.skipped
+        assert r.mean["num_clips_with_partner"] == 1
+        assert r.mean["pfd_exp"] is not None          # from the clip that has a partner
+    text = tables(results)
+    assert "TIMAR by context length n" in text
+    assert any(line.startswith("n=0") for line in text.splitlines())
+    assert any(line.startswith("n=1") for line in text.splitlines())
+
+
+def test_timar_scores_a_clip_whose_partner_never_speaks(model):
+    clip = _clip(seed=4)
+    clip.audio_user[:] = 0.0                    # a silent listener is valid data
+    results = evaluate([clip], [TimarMethod(model, 0, steps=1, device="cpu")])
+    r = results["TIMAR n=0"]
+    assert r.skipped == [] and len(r.per_clip) == 1
+
+
+def test_timar_skips_a_clip_with_broken_audio(model):
+    clip = _clip(seed=5)
+    clip.audio_user[10] = np.nan
+    results = evaluate([clip], [TimarMethod(model, 0, steps=1, device="cpu")])
+    assert results["TIMAR n=0"].skipped == ["d/speaker1"]
+
+
+def test_evaluate_command_with_checkpoint(tmp_path: Path, capsys):
+    import soundfile as sf
+
+    from model_core.flame import save_motion_npz
+
+    test = tmp_path / "test"
+    test.mkdir()
+    rng = np.random.default_rng(10)
+    for s in ("speaker1", "speaker2"):
+        sf.write(test / f"pair_{s}.wav", (0.1 * rng.normal(size=35200)).astype(np.float32), 16000)
+        save_motion_npz(test / f"pair_{s}.npz", (0.1 * rng.normal(size=(55, 56))).astype(np.float32))
+    ckpt = make_tiny_checkpoint(tmp_path / "tiny.pt")
+    out = tmp_path / "m.json"
+    code = cli.main(["evaluate", "--checkpoint", ckpt, "--data", str(test), "--context", "0,1",
+                     "--steps", "2", "--device", "cpu", "--trivial", "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "TIMAR by context length n" in printed and "methods" in printed
+    report = json.loads(out.read_text())
+    assert set(report["methods"]) == {"TIMAR n=0", "TIMAR n=1", "static mean (clip oracle)",
+                                      "mirror partner"}
+    assert report["methods"]["TIMAR n=1"]["context"] == 1
+    assert report["methods"]["TIMAR n=0"]["num_clips"] == 2
+    assert report["protocol"]["contexts"] == [0, 1]

@@ -1,0 +1,179 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Running the model, without bpy: a request, its checks, the take/turn loop and a worker
+thread that sends messages through a queue. The main thread (jobs.py) writes keys."""
+from __future__ import annotations
+
+import importlib.util
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import numpy as np
+
+from . import core
+
+
+class GenerationError(Exception):
+    """A problem the user must fix before generating; str() is a one-line message."""
+
+
+@dataclass
+class Request:
+    audio_a: np.ndarray                 # 16 kHz mono float32
+    audio_b: np.ndarray
+    motion_a: np.ndarray | None = None  # (T, 56): copied through instead of generated
+    motion_b: np.ndarray | None = None
+    checkpoint: str | None = None       # None: the bundled model
+    device: str = "auto"
+    context_turns: int = 7
+    steps: int = 5
+    temperature: float = 1.0
+    seed: int = 0
+    takes: int = 1
+    # (take index) -> iterable of turns; None = the real model (tests pass a fake)
+    stream_factory: Callable[[int], Iterable] | None = None
+    model: object = None
+
+
+# Tests replace this with a callable (take index) -> iterable of turns to run the whole
+# pipeline without a model; None in normal use.
+stream_override: Callable[[int], Iterable] | None = None
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def check_torch(device: str) -> None:
+    """Raise GenerationError when torch is missing or CUDA is asked for and absent."""
+    if not torch_available():
+        raise GenerationError("PyTorch is not installed: open Preferences > Add-ons > "
+                              "TIMAR for Blender and click Install PyTorch")
+    if device == "cuda":
+        import torch
+        if not torch.cuda.is_available():
+            raise GenerationError("CUDA was requested but is not available here "
+                                  "(no NVIDIA GPU or a CPU-only PyTorch); choose Auto or CPU")
+
+
+_MODELS: dict = {}
+
+
+def get_model(checkpoint: str | None, device: str):
+    """Load (once) and cache the model; raises core TimarError subclasses."""
+    key = (checkpoint or "", device)
+    if key not in _MODELS:
+        _MODELS.clear()
+        _MODELS[key] = core.mc_checkpoint().load_model(checkpoint or None, device=device)
+    return _MODELS[key]
+
+
+def prepare(request: Request) -> Request:
+    """Everything that can fail before the first turn: torch, device, model."""
+    if request.stream_factory is None:
+        check_torch(request.device)
+        try:
+            request.model = get_model(request.checkpoint, request.device)
+        except ImportError as exc:
+            raise GenerationError(f"the TIMAR core cannot load the model ({exc})") from None
+    return request
+
+
+def _stream(request: Request, take: int):
+    if request.stream_factory is not None:
+        return request.stream_factory(take), None
+    gen_mod = core.mc_generate()
+    opts = gen_mod.GenerationOptions(
+        context_turns=request.context_turns, steps=request.steps,
+        temperature=request.temperature, seed=request.seed + take, device=request.device,
+        use_cache=True)
+    gen = gen_mod.DialogueGenerator(request.model, opts)
+    return gen.stream(request.audio_a, request.audio_b, motion_a=request.motion_a,
+                      motion_b=request.motion_b), gen
+
+
+def run(request: Request, emit: Callable[[tuple], None], cancel: threading.Event) -> None:
+    """Generate every take, emitting ("turn", take, turn), ("take_done", take, warnings),
+    then ("done",) or ("cancelled",) or ("error", message)."""
+    try:
+        for take in range(request.takes):
+            turns, gen = _stream(request, take)
+            for turn in turns:
+                emit(("turn", take, turn))
+                if cancel.is_set():
+                    emit(("cancelled",))
+                    return
+            emit(("take_done", take, list(getattr(gen, "warnings", []))))
+        emit(("done",))
+    except core.TimarError as exc:
+        emit(("error", str(exc)))
+    except Exception as exc:  # a bug: keep the traceback for the console
+        emit(("error", f"generation failed: {exc!r}", traceback.format_exc()))
+
+
+class Worker:
+    """The model loop in a daemon thread; messages on ``self.queue``."""
+
+    def __init__(self, request: Request):
+        self.request = request
+        self.queue: queue.Queue = queue.Queue()
+        self.cancel_event = threading.Event()
+        self.started = time.monotonic()
+        self.thread = threading.Thread(target=run, name="TIMAR generation", daemon=True,
+                                       args=(request, self.queue.put, self.cancel_event))
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def cancel(self):
+        self.cancel_event.set()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Cancel and wait; True when the thread has ended."""
+        self.cancel_event.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout)
+        return not self.thread.is_alive()
+
+    def messages(self):
+        while True:
+            try:
+                yield self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+
+@dataclass
+class Progress:
+    turns_done: int = 0
+    turns_total: int = 0
+    elapsed: float = 0.0
+    audio_done: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def factor(self) -> float:
+        return self.turns_done / self.turns_total if self.turns_total else 0.0
+
+    @property
+    def eta(self) -> float:
+        if not self.turns_done:
+            return float("nan")
+        return self.elapsed / self.turns_done * (self.turns_total - self.turns_done)
+
+    @property
+    def rtf(self) -> float:
+        """Compute time / audio time (below 1 = faster than real time)."""
+        return self.elapsed / self.audio_done if self.audio_done > 0 else float("nan")
+
+    def text(self) -> str:
+        t = f"{self.turns_done}/{self.turns_total} turns, {self.elapsed:.0f} s"
+        if self.turns_done:
+            t += f", {self.eta:.0f} s left"
+        if self.audio_done > 0:
+            t += f", RTF {self.rtf:.2f}"
+        return t

@@ -1,0 +1,230 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A generation on the main thread's side: the heads it writes, the turn messages it
+applies, progress, and the two ways to run it.
+
+- Interactive: ``start(job)`` launches the worker thread and registers ``poll`` as a
+  ``bpy.app.timers`` callback that drains the queue and writes each turn as it arrives.
+- Background (``blender -b``, the bpy module; no timers): ``run_sync(job)``.
+``shutdown()`` stops both the thread and the timer (unregister, file load, exit)."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import bpy
+
+from . import generation
+from .animate import TakeSettings, TakeWriter, resolve_head
+from .rigs import Preset
+
+POLL_INTERVAL = 0.1
+
+
+@dataclass
+class HeadTarget:
+    label: str              # "A" or "B"
+    head_name: str
+    preset: Preset
+
+
+@dataclass
+class Job:
+    scene_name: str
+    request: generation.Request
+    heads: list[HeadTarget]
+    start_frame: int
+    settings: TakeSettings
+    writers: dict = field(default_factory=dict)        # (take, label) -> TakeWriter
+    progress: generation.Progress = field(default_factory=generation.Progress)
+    warnings: list = field(default_factory=list)
+    error: str | None = None
+    state: str = "running"                              # running, done, cancelled, error
+    started: float = field(default_factory=time.monotonic)
+    worker: generation.Worker | None = None
+
+    def handle(self, msg) -> None:
+        kind = msg[0]
+        if kind == "turn":
+            self._write_turn(msg[1], msg[2])
+        elif kind == "take_done":
+            self.warnings += [w for w in msg[2] if w not in self.warnings]
+        elif kind == "done":
+            self.state = "done"
+        elif kind == "cancelled":
+            self.state = "cancelled"
+        elif kind == "error":
+            self.state, self.error = "error", msg[1]
+            if len(msg) > 2:
+                print(msg[2])
+
+    def _write_turn(self, take: int, turn) -> None:
+        scene = bpy.data.scenes[self.scene_name]
+        for target in self.heads:
+            motion = turn.motion_a if target.label == "A" else turn.motion_b
+            key = (take, target.label)
+            writer = self.writers.get(key)
+            if writer is None:
+                head = bpy.data.objects.get(target.head_name)
+                if head is None:
+                    raise RuntimeError(f"the head '{target.head_name}' was removed")
+                rig = resolve_head(head, target.preset)
+                settings = TakeSettings(**{**self.settings.__dict__,
+                                           "seed": self.settings.seed + 101 * take
+                                           + (0 if target.label == "A" else 53)})
+                writer = TakeWriter(scene, rig, target.preset, self.start_frame, None, settings)
+                self.writers[key] = writer
+            writer.append(motion)
+        p = self.progress
+        p.turns_total = int(turn.total_turns) * self.request.takes
+        p.turns_done = take * int(turn.total_turns) + int(turn.index) + 1
+        p.elapsed = time.monotonic() - self.started
+        p.audio_done = (take * int(turn.total_turns) * 1.0 + float(turn.audio_seconds_done))
+
+    @property
+    def take_names(self) -> list[str]:
+        return sorted({w.take_name for w in self.writers.values()})
+
+    def summary(self) -> str:
+        takes = ", ".join(self.take_names) or "no keys"
+        return f"TIMAR: {self.state} ({self.progress.text()}): {takes}"
+
+
+_job: Job | None = None
+_lock = threading.Lock()
+
+
+def current() -> Job | None:
+    return _job
+
+
+def is_running() -> bool:
+    return _job is not None and _job.state == "running"
+
+
+def _progress_props():
+    wm = bpy.context.window_manager if bpy.context else None
+    return getattr(wm, "timar_progress", None) if wm else None
+
+
+def _show_progress(job: Job) -> None:
+    props = _progress_props()
+    if props is not None:
+        props.running = job.state == "running"
+        props.factor = job.progress.factor
+        props.text = job.progress.text()
+    for window in getattr(bpy.context.window_manager, "windows", []):
+        for area in window.screen.areas:
+            if area.type in {'VIEW_3D', 'PREFERENCES'}:
+                area.tag_redraw()
+
+
+def _report(kind: str, message: str) -> None:
+    """A report in the status bar and Info editor from outside an operator."""
+    print(f"TIMAR {kind}: {message}")
+    try:
+        bpy.ops.timar.report_message(kind=kind, message=message)
+    except Exception:  # noqa: BLE001 - not registered (tests) or no context
+        pass
+
+
+def _finish(job: Job) -> None:
+    global _job
+    _show_progress(job)
+    if job.state == "error":
+        _report('ERROR', job.error + (f" (kept the partial take: {', '.join(job.take_names)})"
+                                      if job.writers else ""))
+    elif job.state == "cancelled":
+        _report('WARNING', f"cancelled: kept {job.progress.turns_done} turns "
+                           f"({', '.join(job.take_names) or 'nothing written'})")
+    else:
+        for w in job.warnings:
+            _report('WARNING', w)
+        _report('INFO', job.summary())
+    if job.writers and not bpy.app.background:
+        try:
+            bpy.ops.ed.undo_push(message="TIMAR Generate")
+        except Exception:  # noqa: BLE001
+            pass
+    with _lock:
+        if _job is job:
+            _job = None
+    props = _progress_props()
+    if props is not None:
+        props.running = False
+
+
+def poll():
+    """Timer callback: apply queued turns; returns the next interval, None when finished."""
+    job = _job
+    if job is None or job.worker is None:
+        return None
+    try:
+        for msg in job.worker.messages():
+            job.handle(msg)
+    except Exception as exc:  # noqa: BLE001 - e.g. a head deleted mid-run
+        job.worker.cancel()
+        job.state, job.error = "error", str(exc)
+    job.progress.elapsed = time.monotonic() - job.started
+    if job.state != "running":
+        if job.worker.thread.is_alive() and job.state == "error":
+            job.worker.stop(timeout=5)
+        _finish(job)
+        return None
+    _show_progress(job)
+    return POLL_INTERVAL
+
+
+def start(job: Job, use_timer: bool = True) -> Job:
+    """Start the worker thread; with ``use_timer`` the app timer drains it (tests call
+    ``poll()`` themselves)."""
+    global _job
+    with _lock:
+        if is_running():
+            raise generation.GenerationError("a TIMAR generation is already running")
+        _job = job
+    job.started = time.monotonic()
+    job.worker = generation.Worker(job.request).start()
+    _show_progress(job)
+    if use_timer and not bpy.app.timers.is_registered(poll):
+        bpy.app.timers.register(poll, first_interval=POLL_INTERVAL, persistent=False)
+    return job
+
+
+def cancel() -> bool:
+    job = _job
+    if job is None or job.worker is None:
+        return False
+    job.worker.cancel()
+    return True
+
+
+def run_sync(job: Job) -> Job:
+    """Generate in this thread, writing each turn at once (background mode, scripts)."""
+    wm = bpy.context.window_manager
+    job.started = time.monotonic()
+    wm.progress_begin(0, 1000)
+
+    def emit(msg):
+        job.handle(msg)
+        wm.progress_update(int(job.progress.factor * 1000))
+
+    try:
+        generation.run(job.request, emit, threading.Event())
+    except Exception as exc:  # noqa: BLE001 - writing failed
+        job.state, job.error = "error", str(exc)
+    finally:
+        wm.progress_end()
+        job.progress.elapsed = time.monotonic() - job.started
+    return job
+
+
+def shutdown() -> None:
+    """Stop the worker and unregister the timer (unregister, new file, quit)."""
+    global _job
+    job = _job
+    if job is not None and job.worker is not None:
+        job.worker.stop(timeout=10)
+    _job = None
+    if bpy.app.timers.is_registered(poll):
+        bpy.app.timers.unregister(poll)

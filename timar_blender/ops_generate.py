@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Generate, Cancel and the internal report operator.
+
+Generate checks everything (audio, heads against their presets, torch, device, model)
+before touching the scene. ``invoke`` (interactive) runs the model in a worker thread and
+writes turns from a timer; ``execute`` (scripts, ``blender -b``) runs synchronously."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from . import core, generation, jobs, rigs
+from .animate import RigError, TakeSettings, resolve_head
+
+USER_ERRORS = (core.TimarError, generation.GenerationError, RigError, rigs.PresetError)
+
+
+def _audio(sp, label: str):
+    if not sp.audio:
+        raise generation.GenerationError(f"speaker {label}: choose an audio file")
+    return core.load_audio(bpy.path.abspath(sp.audio))
+
+
+def _target(sp, label: str) -> jobs.HeadTarget:
+    preset = rigs.get_preset(sp.preset, bpy.path.abspath(sp.mapping_file))
+    resolve_head(sp.head, preset)   # raises RigError listing what is missing
+    return jobs.HeadTarget(label, sp.head.name, preset)
+
+
+def build_job(scene, target: str = 'BOTH') -> jobs.Job:
+    """A ready-to-run job from the scene's settings; raises a user error, changes nothing.
+
+    target 'BOTH' generates both heads; 'A' generates A while B's motion comes from B's
+    FLAME file (and is written on head B when one is set); 'B' the other way round."""
+    s = scene.timar
+    sp = {"A": s.speaker_a, "B": s.speaker_b}
+    heads, given = [], {"A": None, "B": None}
+    for label in "AB":
+        generated = target in ('BOTH', label)
+        if generated and sp[label].head is None:
+            raise generation.GenerationError(f"speaker {label}: choose a head object")
+        if not generated:
+            if not sp[label].motion_file:
+                raise generation.GenerationError(
+                    f"speaker {label}: choose a FLAME motion file (.npz) to preview "
+                    f"speaker {'A' if label == 'B' else 'B'} against")
+            given[label] = core.load_motion_npz(bpy.path.abspath(sp[label].motion_file))
+        if sp[label].head is not None:
+            heads.append(_target(sp[label], label))
+    audio_a, audio_b = _audio(sp["A"], "A"), _audio(sp["B"], "B")
+    request = generation.Request(
+        audio_a, audio_b, given["A"], given["B"],
+        checkpoint=bpy.path.abspath(s.checkpoint) if s.checkpoint else None,
+        device=s.device.lower(), context_turns=s.context_turns, steps=s.steps,
+        temperature=s.temperature, seed=s.seed, takes=s.takes,
+        stream_factory=generation.stream_override)
+    generation.prepare(request)
+    settings = TakeSettings(s.intensity_exp, s.intensity_jaw, s.intensity_head, s.smoothing,
+                            s.blinks, s.seed)
+    return jobs.Job(scene.name, request, heads, s.start_frame, settings)
+
+
+class TIMAR_OT_generate(bpy.types.Operator):
+    """Generate both heads' motion from the two audio tracks"""
+    bl_idname = "timar.generate"
+    bl_label = "Generate"
+    bl_options = {'REGISTER', 'UNDO'}
+
+    target: EnumProperty(name="Generate", default='BOTH', items=[
+        ('BOTH', "Both heads", "Generate both heads from the two audio tracks"),
+        ('A', "Head A only", "Generate A; B's motion comes from B's FLAME file"),
+        ('B', "Head B only", "Generate B; A's motion comes from A's FLAME file")])
+
+    @classmethod
+    def description(cls, _context, props):
+        return {'BOTH': "Generate both heads from the two audio tracks",
+                'A': "Generate head A while B's motion comes from its FLAME .npz",
+                'B': "Generate head B while A's motion comes from its FLAME .npz"}[props.target]
+
+    @classmethod
+    def poll(cls, _context):
+        return not jobs.is_running()
+
+    def _build(self, context):
+        try:
+            return build_job(context.scene, self.target)
+        except USER_ERRORS as exc:
+            self.report({'ERROR'}, str(exc))
+            return None
+
+    def execute(self, context):
+        job = self._build(context)
+        if job is None:
+            return {'CANCELLED'}
+        jobs.run_sync(job)
+        for w in job.warnings:
+            self.report({'WARNING'}, w)
+        if job.state == "error":
+            self.report({'ERROR'}, job.error)
+            return {'FINISHED'} if job.writers else {'CANCELLED'}
+        self.report({'INFO'}, job.summary())
+        return {'FINISHED'}
+
+    def invoke(self, context, _event):
+        if bpy.app.background:
+            return self.execute(context)
+        job = self._build(context)
+        if job is None:
+            return {'CANCELLED'}
+        try:
+            jobs.start(job)
+        except generation.GenerationError as exc:
+            self.report({'ERROR'}, str(exc))
+            return {'CANCELLED'}
+        self.report({'INFO'}, "TIMAR: generating; the heads fill in turn by turn")
+        return {'FINISHED'}
+
+
+class TIMAR_OT_cancel(bpy.types.Operator):
+    """Stop after the current turn; the turns already written stay as a playable take"""
+    bl_idname = "timar.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, _context):
+        return jobs.is_running()
+
+    def execute(self, _context):
+        jobs.cancel()
+        return {'FINISHED'}
+
+
+class TIMAR_OT_report_message(bpy.types.Operator):
+    """Show a message in the status bar and the Info editor"""
+    bl_idname = "timar.report_message"
+    bl_label = "TIMAR Message"
+    bl_options = {'INTERNAL'}
+
+    kind: StringProperty(default='INFO')
+    message: StringProperty()
+
+    def execute(self, _context):
+        self.report({self.kind if self.kind in {'INFO', 'WARNING', 'ERROR'} else 'INFO'},
+                    self.message)
+        return {'FINISHED'}
+
+
+classes = (TIMAR_OT_generate, TIMAR_OT_cancel, TIMAR_OT_report_message)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,208 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Preferences as a set-up checklist: is PyTorch importable, is CUDA there, and an
+Install PyTorch button (pip in a subprocess into the extension's own user folder)."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+
+import bpy
+from bpy.props import EnumProperty, StringProperty
+
+from . import installer
+
+_install: installer.PipInstall | None = None
+_torch_info: dict = {}
+
+
+def site_packages_dir() -> str:
+    """The extension's own folder for PyTorch (created on demand)."""
+    try:
+        return bpy.utils.extension_path_user(__package__, path="site-packages", create=True)
+    except ValueError:  # loaded as a plain add-on (repository checkout, tests)
+        return bpy.utils.user_resource('DATAFILES', path=os.path.join("timar_blender",
+                                       "site-packages"), create=True)
+
+
+def add_site_packages() -> str:
+    path = site_packages_dir()
+    if path not in sys.path:
+        sys.path.append(path)
+    return path
+
+
+def torch_status(load: bool = False) -> dict:
+    """{'found', 'version', 'cuda', 'where'}; imports torch only when ``load`` or already loaded."""
+    importlib.invalidate_caches()
+    spec = importlib.util.find_spec("torch")
+    info = {"found": spec is not None, "version": None, "cuda": None,
+            "where": os.path.dirname(spec.origin) if spec and spec.origin else None}
+    if spec is not None and (load or "torch" in sys.modules):
+        try:
+            import torch
+            info["version"] = torch.__version__
+            info["cuda"] = bool(torch.cuda.is_available())
+        except Exception as exc:  # noqa: BLE001 - a broken install
+            info["version"] = f"broken ({exc})"
+    _torch_info.clear()
+    _torch_info.update(info)
+    return info
+
+
+def get_prefs(context=None):
+    context = context or bpy.context
+    addon = context.preferences.addons.get(__package__)
+    return addon.preferences if addon else None
+
+
+class TIMAR_OT_install_torch(bpy.types.Operator):
+    """Install PyTorch with pip into this extension's own folder"""
+    bl_idname = "timar.install_torch"
+    bl_label = "Install PyTorch"
+
+    @classmethod
+    def poll(cls, _context):
+        return _install is None or _install.state != "running"
+
+    def _start(self, context):
+        global _install
+        prefs = get_prefs(context)
+        variant = prefs.torch_variant if prefs else "CPU"
+        links = bpy.path.abspath(prefs.find_links) if prefs and prefs.find_links else ""
+        package = prefs.package_spec if prefs else "torch"
+        cmd = installer.pip_command(site_packages_dir(), package.split(), variant, links)
+        _install = installer.PipInstall(cmd).start()
+        return _install
+
+    def execute(self, context):
+        job = self._start(context)
+        job.wait()
+        return self._done(job)
+
+    def _done(self, job):
+        torch_status()
+        if job.state == "ok":
+            self.report({'INFO'}, "PyTorch installed")
+            return {'FINISHED'}
+        self.report({'ERROR'}, f"{job.phase}: " + " | ".join(job.tail(3)))
+        return {'CANCELLED'}
+
+    def invoke(self, context, _event):
+        if bpy.app.background:
+            return self.execute(context)
+        self._start(context)
+        bpy.app.timers.register(_poll_install, first_interval=0.5)
+        return {'FINISHED'}
+
+
+def _poll_install():
+    for window in bpy.context.window_manager.windows:
+        for area in window.screen.areas:
+            if area.type == 'PREFERENCES':
+                area.tag_redraw()
+    if _install is not None and _install.state == "running":
+        return 0.5
+    if _install is not None:
+        torch_status(load=_install.state == "ok")
+        kind = 'INFO' if _install.state == "ok" else 'ERROR'
+        try:
+            bpy.ops.timar.report_message(kind=kind, message=f"PyTorch install: {_install.phase}")
+        except Exception:  # noqa: BLE001
+            pass
+    return None
+
+
+class TIMAR_OT_check_torch(bpy.types.Operator):
+    """Import PyTorch to show its version and whether CUDA works (takes a few seconds)"""
+    bl_idname = "timar.check_torch"
+    bl_label = "Check PyTorch"
+
+    def execute(self, _context):
+        info = torch_status(load=True)
+        self.report({'INFO'}, f"PyTorch {info['version']}, CUDA {'yes' if info['cuda'] else 'no'}"
+                    if info["found"] else "PyTorch is not installed")
+        return {'FINISHED'}
+
+
+class TIMAR_OT_show_pip_log(bpy.types.Operator):
+    """Put the full pip log in a text block (Text Editor: 'TIMAR pip log')"""
+    bl_idname = "timar.show_pip_log"
+    bl_label = "Open pip Log"
+
+    @classmethod
+    def poll(cls, _context):
+        return _install is not None
+
+    def execute(self, _context):
+        text = bpy.data.texts.get("TIMAR pip log") or bpy.data.texts.new("TIMAR pip log")
+        text.from_string(" ".join(_install.cmd) + "\n\n" + "\n".join(_install.log))
+        self.report({'INFO'}, "the pip log is in the Text Editor as 'TIMAR pip log'")
+        return {'FINISHED'}
+
+
+class TIMAR_AddonPreferences(bpy.types.AddonPreferences):
+    bl_idname = __package__
+
+    torch_variant: EnumProperty(name="Build", default='CPU', items=[
+        ('CPU', "CPU", "The CPU build of PyTorch (about 200 MB)"),
+        ('CUDA', "CUDA 12.8", "The NVIDIA CUDA build (several GB); needs a recent driver")])
+    find_links: StringProperty(name="Local wheels", subtype='DIR_PATH',
+                               description="Install offline from this folder of wheels "
+                                           "(pip --no-index --find-links)")
+    package_spec: StringProperty(name="Packages", default="torch",
+                                 description="What pip installs (a version can be pinned)")
+
+    def draw(self, _context):
+        layout = self.layout
+        info = _torch_info or torch_status()
+        box = layout.box()
+        if info["found"]:
+            ver = info["version"] or "found (not loaded yet)"
+            box.label(text=f"PyTorch: {ver}", icon='CHECKMARK')
+            if info["cuda"] is not None:
+                box.label(text="CUDA: available" if info["cuda"] else "CUDA: not available (CPU only)",
+                          icon='CHECKMARK' if info["cuda"] else 'INFO')
+            box.operator("timar.check_torch", icon='FILE_REFRESH')
+        else:
+            box.label(text="PyTorch is not installed: generation needs it", icon='ERROR')
+        col = layout.column()
+        col.prop(self, "torch_variant")
+        col.prop(self, "find_links")
+        col.prop(self, "package_spec")
+        col.label(text=f"Installs into: {site_packages_dir()}")
+        job = _install
+        if job is not None and job.state == "running":
+            col.progress(factor=job.fraction, text=job.phase, type='BAR')
+        else:
+            col.operator("timar.install_torch", icon='IMPORT')
+        if job is not None and job.state == "failed":
+            err = layout.box()
+            err.label(text=job.phase, icon='ERROR')
+            for line in job.tail(12):
+                err.label(text=line[:160])
+            err.operator("timar.show_pip_log", icon='TEXT')
+        elif job is not None and job.state == "ok":
+            layout.label(text="PyTorch installed", icon='CHECKMARK')
+
+
+classes = (TIMAR_OT_install_torch, TIMAR_OT_check_torch, TIMAR_OT_show_pip_log,
+           TIMAR_AddonPreferences)
+
+
+def register():
+    add_site_packages()
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    global _install
+    if _install is not None:
+        _install.cancel()
+        _install = None
+    if bpy.app.timers.is_registered(_poll_install):
+        bpy.app.timers.unregister(_poll_install)
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

@@ -1,0 +1,92 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Settings stored in the .blend (Scene.timar) and the run's progress (WindowManager)."""
+from __future__ import annotations
+
+import bpy
+from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty,
+                       PointerProperty, StringProperty)
+
+from . import rigs
+
+
+def _preset_items():
+    items = [(key, rigs.load_preset_file(path).name, rigs.load_preset_file(path).description)
+             for key, path in rigs.builtin_presets().items()]
+    items.append(('CUSTOM', "Custom (JSON file)", "Your own mapping from FLAME channels "
+                  "to shape keys and bones, in a JSON file"))
+    return items
+
+
+PRESET_ITEMS = _preset_items()
+DEFAULT_PRESET = "timar_demo" if any(i[0] == "timar_demo" for i in PRESET_ITEMS) else PRESET_ITEMS[0][0]
+
+
+def _is_head(_self, obj):
+    return obj.type in {'MESH', 'ARMATURE'}
+
+
+class TIMAR_PG_speaker(bpy.types.PropertyGroup):
+    audio: StringProperty(name="Audio", subtype='FILE_PATH',
+                          description="Speech of this speaker (wav, flac, ogg, mp3)")
+    head: PointerProperty(name="Head", type=bpy.types.Object, poll=_is_head,
+                          description="A mesh with shape keys, an armature, or a mesh "
+                                      "parented to an armature")
+    preset: EnumProperty(name="Rig", items=PRESET_ITEMS, default=DEFAULT_PRESET,
+                         description="How FLAME motion maps onto this head")
+    mapping_file: StringProperty(name="Mapping", subtype='FILE_PATH',
+                                 description="JSON mapping for the Custom rig preset")
+    motion_file: StringProperty(name="FLAME motion", subtype='FILE_PATH',
+                                description="A FLAME .npz (exp, pose) used as this speaker's "
+                                            "motion when only the other head is generated")
+
+
+class TIMAR_PG_settings(bpy.types.PropertyGroup):
+    speaker_a: PointerProperty(type=TIMAR_PG_speaker)
+    speaker_b: PointerProperty(type=TIMAR_PG_speaker)
+    start_frame: IntProperty(name="Start frame", default=1,
+                             description="Frame of the first key (the start of the audio)")
+    context_turns: IntProperty(name="Context turns", default=7, min=0, max=7,
+                               description="Previous 1 s turns the model looks back on")
+    steps: IntProperty(name="Diffusion steps", default=5, min=1, max=50)
+    temperature: FloatProperty(name="Temperature", default=1.0, min=0.0, max=2.0,
+                               description="Sampling temperature: lower is calmer")
+    seed: IntProperty(name="Seed", default=0, min=0)
+    takes: IntProperty(name="Takes", default=1, min=1, max=10,
+                       description="Takes to generate (seed, seed+1, ...), each in new actions")
+    intensity_exp: FloatProperty(name="Expression", default=1.0, min=0.0, soft_max=2.0, max=5.0)
+    intensity_jaw: FloatProperty(name="Jaw", default=1.0, min=0.0, soft_max=2.0, max=5.0)
+    intensity_head: FloatProperty(name="Head rotation", default=1.0, min=0.0, soft_max=2.0, max=5.0)
+    smoothing: FloatProperty(name="Smoothing", default=0.0, min=0.0, max=5.0,
+                             description="Gaussian smoothing in model frames (1/25 s); 0 = off")
+    blinks: BoolProperty(name="Blinks and saccades", default=True,
+                         description="Add procedural blinks (and eye saccades where the rig "
+                                     "has eye bones): FLAME's expressions have no eyelids")
+    device: EnumProperty(name="Device", default='AUTO', items=[
+        ('AUTO', "Auto", "CUDA when available, else the CPU"),
+        ('CPU', "CPU", "Always the CPU"),
+        ('CUDA', "CUDA", "An NVIDIA GPU (fails when none is available)")])
+    checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH',
+                               description="A TIMAR checkpoint; empty = the bundled model")
+
+
+class TIMAR_PG_progress(bpy.types.PropertyGroup):
+    running: BoolProperty(default=False)
+    factor: FloatProperty(default=0.0, min=0.0, max=1.0, subtype='FACTOR')
+    text: StringProperty(default="")
+
+
+classes = (TIMAR_PG_speaker, TIMAR_PG_settings, TIMAR_PG_progress)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+    bpy.types.Scene.timar = PointerProperty(type=TIMAR_PG_settings)
+    bpy.types.WindowManager.timar_progress = PointerProperty(type=TIMAR_PG_progress)
+
+
+def unregister():
+    del bpy.types.WindowManager.timar_progress
+    del bpy.types.Scene.timar
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)

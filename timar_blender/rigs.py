@@ -1,0 +1,192 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Rig presets: JSON files that map FLAME channels to shape keys and bones.
+
+A preset (see assets/rigs/*.json and README_SECTION.md) lists
+- ``shape_keys``: ``{"name", "weights": {channel: w}, "offset", "clamp": [lo, hi],
+  "optional", "repeat"}``; value = offset + sum(w * channel), clamped. With ``"repeat": N``
+  the entry is expanded N times, ``{n}`` in the name and weight keys becoming 1..N.
+- ``bones``: ``{"name", "source": "jaw" | "neck", "axis_map": 3x3, "scale", "optional"}``;
+  the bone's quaternion is the rotation of ``scale * axis_map @ flame_axis_angle``.
+- ``slider_range`` (widens the sliders of driven keys), ``correctives`` (FLAME's Pose1..18),
+  ``blink`` (shape keys closed by procedural blinks) and ``eyes`` (bones for saccades).
+Channels: exp1..exp50, jaw_x..jaw_z, neck_x..neck_z. Nothing here imports bpy.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import mapping
+
+
+class PresetError(ValueError):
+    """A preset file is missing or malformed; the message names the file and the problem."""
+
+
+@dataclass
+class ShapeTarget:
+    name: str
+    weights: dict[int, float]
+    offset: float = 0.0
+    clamp: tuple[float, float] | None = None
+    optional: bool = False
+
+
+@dataclass
+class BoneTarget:
+    name: str
+    source: slice
+    axis_map: np.ndarray
+    scale: float = 1.0
+    optional: bool = False
+
+
+@dataclass
+class Preset:
+    key: str
+    name: str
+    description: str = ""
+    shape_keys: list[ShapeTarget] = field(default_factory=list)
+    bones: list[BoneTarget] = field(default_factory=list)
+    slider_range: tuple[float, float] | None = None
+    correctives: str | None = None          # name pattern, e.g. "Pose{n}" (always optional)
+    blink_keys: list[str] = field(default_factory=list)
+    eye_bones: list[str] = field(default_factory=list)
+
+    def required_shape_keys(self) -> list[str]:
+        return [t.name for t in self.shape_keys if not t.optional]
+
+    def required_bones(self) -> list[str]:
+        return [t.name for t in self.bones if not t.optional]
+
+    def corrective_names(self) -> list[str]:
+        return [self.correctives.format(n=n) for n in range(1, 19)] if self.correctives else []
+
+    def shape_values(self, m: np.ndarray) -> dict[str, np.ndarray]:
+        """Per shape key, its values for prepared and resampled motion m (N, 56)."""
+        out = {}
+        for t in self.shape_keys:
+            v = np.full(len(m), t.offset, dtype=np.float64)
+            for idx, w in t.weights.items():
+                v += w * m[:, idx]
+            if t.clamp is not None:
+                v = np.clip(v, *t.clamp)
+            out[t.name] = v.astype(np.float32)
+        if self.correctives:
+            corr = mapping.pose_correctives(m[:, mapping.NECK], m[:, mapping.JAW])
+            for i, name in enumerate(self.corrective_names()):
+                out[name] = corr[:, i]
+        return out
+
+    def bone_quaternions(self, m: np.ndarray) -> dict[str, np.ndarray]:
+        """Per bone, (N, 4) quaternions (w, x, y, z) in the bone's local space."""
+        out = {}
+        for t in self.bones:
+            aa = (m[:, t.source].astype(np.float64) @ t.axis_map.T) * t.scale
+            out[t.name] = mapping.axis_angle_to_quaternion(aa)
+        return out
+
+
+def _expand(entry: dict, n: int) -> dict:
+    fmt = lambda s: s.replace("{n}", str(n))  # noqa: E731
+    out = dict(entry)
+    out["name"] = fmt(entry["name"])
+    out["weights"] = {fmt(k): v for k, v in entry.get("weights", {}).items()}
+    return out
+
+
+def _shape_target(entry: dict) -> ShapeTarget:
+    weights = {}
+    for ch, w in entry.get("weights", {}).items():
+        weights[mapping.channel_index(ch)] = float(w)
+    clamp = entry.get("clamp")
+    if clamp is not None:
+        if len(clamp) != 2 or float(clamp[0]) > float(clamp[1]):
+            raise ValueError(f"shape key '{entry['name']}': clamp must be [low, high]")
+        clamp = (float(clamp[0]), float(clamp[1]))
+    return ShapeTarget(str(entry["name"]), weights, float(entry.get("offset", 0.0)), clamp,
+                       bool(entry.get("optional", False)))
+
+
+def _bone_target(entry: dict) -> BoneTarget:
+    source = {"jaw": mapping.JAW, "neck": mapping.NECK}.get(entry.get("source"))
+    if source is None:
+        raise ValueError(f"bone '{entry.get('name')}': source must be \"jaw\" or \"neck\"")
+    axis_map = np.asarray(entry.get("axis_map", np.eye(3)), dtype=np.float64)
+    if axis_map.shape != (3, 3):
+        raise ValueError(f"bone '{entry['name']}': axis_map must be a 3x3 matrix")
+    return BoneTarget(str(entry["name"]), source, axis_map, float(entry.get("scale", 1.0)),
+                      bool(entry.get("optional", False)))
+
+
+def parse_preset(data: dict, key: str = "custom") -> Preset:
+    """Build a Preset from decoded JSON; raises ValueError on a malformed entry."""
+    if not isinstance(data, dict):
+        raise ValueError("the top level must be a JSON object")
+    shapes = []
+    for entry in data.get("shape_keys", []):
+        if "name" not in entry:
+            raise ValueError("every shape_keys entry needs a \"name\"")
+        reps = int(entry.get("repeat", 0))
+        for e in ([_expand(entry, n) for n in range(1, reps + 1)] if reps else [entry]):
+            shapes.append(_shape_target(e))
+    bones = [_bone_target(e) for e in data.get("bones", [])]
+    if not shapes and not bones:
+        raise ValueError("the preset drives nothing: add \"shape_keys\" or \"bones\"")
+    rng = data.get("slider_range")
+    corr = data.get("correctives")
+    return Preset(
+        key=key, name=str(data.get("name", key)), description=str(data.get("description", "")),
+        shape_keys=shapes, bones=bones,
+        slider_range=(float(rng[0]), float(rng[1])) if rng else None,
+        correctives=corr.get("name") if isinstance(corr, dict) else corr,
+        blink_keys=list((data.get("blink") or {}).get("shape_keys", [])),
+        eye_bones=list((data.get("eyes") or {}).get("bones", [])))
+
+
+def load_preset_file(path: str | os.PathLike, key: str | None = None) -> Preset:
+    path = Path(path)
+    if not path.is_file():
+        raise PresetError(f"rig mapping file not found: {path}")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return parse_preset(data, key or path.stem)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PresetError(f"{path.name}: invalid rig mapping ({exc})") from None
+
+
+def rigs_dir() -> Path:
+    """assets/rigs inside the extension (packaged) or at the repository root (checkout)."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "assets" / "rigs", here.parent / "assets" / "rigs"):
+        if cand.is_dir():
+            return cand
+    return here / "assets" / "rigs"
+
+
+def builtin_presets() -> dict[str, Path]:
+    """Preset key (file stem) -> file, for the JSON files shipped in assets/rigs."""
+    d = rigs_dir()
+    return {p.stem: p for p in sorted(d.glob("*.json"))} if d.is_dir() else {}
+
+
+def get_preset(key: str, custom_path: str = "") -> Preset:
+    """A shipped preset by key, or the user's JSON file when key is 'CUSTOM'."""
+    if key == "CUSTOM":
+        if not custom_path:
+            raise PresetError("the Custom rig preset needs a mapping file (.json)")
+        return load_preset_file(custom_path, "custom")
+    files = builtin_presets()
+    if key not in files:
+        raise PresetError(f"unknown rig preset '{key}' (available: {', '.join(files) or 'none'})")
+    return load_preset_file(files[key], key)
+
+
+def describe_missing(names: list[str], what: str, limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return f"{what} {shown}{more}"

@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The sidebar panel (3D Viewport > N > TIMAR): speakers, options, generate, progress."""
+from __future__ import annotations
+
+import bpy
+
+from . import generation, jobs
+
+
+class _TimarPanel:
+    bl_space_type = 'VIEW_3D'
+    bl_region_type = 'UI'
+    bl_category = "TIMAR"
+
+
+class VIEW3D_PT_timar(_TimarPanel, bpy.types.Panel):
+    bl_label = "TIMAR Conversation"
+
+    def draw(self, context):
+        layout = self.layout
+        if not generation.torch_available():
+            layout.label(text="PyTorch missing: see Preferences", icon='ERROR')
+        row = layout.row(align=True)
+        row.operator("timar.add_demo_heads", icon='MONKEY')
+        row.operator("timar.add_audio_to_sequencer", text="Audio to Sequencer", icon='SOUND')
+
+
+def _draw_speaker(layout, sp):
+    layout.prop(sp, "audio")
+    layout.prop(sp, "head")
+    layout.prop(sp, "preset")
+    if sp.preset == 'CUSTOM':
+        layout.prop(sp, "mapping_file")
+    layout.prop(sp, "motion_file")
+
+
+class VIEW3D_PT_timar_speaker_a(_TimarPanel, bpy.types.Panel):
+    bl_label = "Speaker A"
+    bl_parent_id = "VIEW3D_PT_timar"
+
+    def draw(self, context):
+        _draw_speaker(self.layout, context.scene.timar.speaker_a)
+
+
+class VIEW3D_PT_timar_speaker_b(_TimarPanel, bpy.types.Panel):
+    bl_label = "Speaker B"
+    bl_parent_id = "VIEW3D_PT_timar"
+
+    def draw(self, context):
+        _draw_speaker(self.layout, context.scene.timar.speaker_b)
+
+
+class VIEW3D_PT_timar_options(_TimarPanel, bpy.types.Panel):
+    bl_label = "Options"
+    bl_parent_id = "VIEW3D_PT_timar"
+    bl_options = {'DEFAULT_CLOSED'}
+
+    def draw(self, context):
+        s = context.scene.timar
+        col = self.layout.column(align=True)
+        for name in ("start_frame", "context_turns", "steps", "temperature", "seed", "takes"):
+            col.prop(s, name)
+        col = self.layout.column(align=True)
+        col.label(text="Intensity")
+        for name in ("intensity_exp", "intensity_jaw", "intensity_head"):
+            col.prop(s, name)
+        col = self.layout.column(align=True)
+        col.prop(s, "smoothing")
+        col.prop(s, "blinks")
+        col = self.layout.column(align=True)
+        col.prop(s, "device")
+        col.prop(s, "checkpoint")
+
+
+class VIEW3D_PT_timar_generate(_TimarPanel, bpy.types.Panel):
+    bl_label = "Generate"
+    bl_parent_id = "VIEW3D_PT_timar"
+    bl_options = {'HIDE_HEADER'}
+
+    def draw(self, context):
+        layout = self.layout
+        progress = context.window_manager.timar_progress
+        if jobs.is_running():
+            row = layout.row(align=True)
+            row.progress(factor=progress.factor, text=progress.text or "starting", type='BAR')
+            row.operator("timar.cancel", text="", icon='CANCEL')
+            return
+        col = layout.column(align=True)
+        col.scale_y = 1.4
+        col.operator("timar.generate", text="Generate", icon='PLAY').target = 'BOTH'
+        row = layout.row(align=True)
+        row.operator("timar.generate", text="A (B from npz)").target = 'A'
+        row.operator("timar.generate", text="B (A from npz)").target = 'B'
+        if progress.text:
+            layout.label(text=progress.text, icon='INFO')
+
+
+classes = (VIEW3D_PT_timar, VIEW3D_PT_timar_speaker_a, VIEW3D_PT_timar_speaker_b,
+           VIEW3D_PT_timar_options, VIEW3D_PT_timar_generate)
+
+
+def register():
+    for cls in classes:
+        bpy.utils.register_class(cls)
+
+
+def unregister():
+    for cls in reversed(classes):
+        bpy.utils.unregister_class(cls)
