@@ -6,22 +6,21 @@ import os
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from .constants import SAMPLE_RATE
 from .errors import AudioError
+from .resample import resample_poly
 
 # Peak level under which a track counts as silent (about -70 dBFS).
 SILENCE_PEAK = 3e-4
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int = SAMPLE_RATE) -> np.ndarray:
-    """Band-limited resampling (Kaiser-windowed polyphase FIR) of a 1-D signal."""
+    """Band-limited resampling (Kaiser-windowed polyphase FIR, as scipy's resample_poly)."""
     if sr_in == sr_out:
         return audio.astype(np.float32, copy=False)
     ratio = Fraction(sr_out, sr_in).limit_denominator(1000)
-    out = resample_poly(audio.astype(np.float64), ratio.numerator, ratio.denominator,
-                        window=("kaiser", 8.0))
+    out = resample_poly(audio, ratio.numerator, ratio.denominator)
     return out.astype(np.float32)
 
 

@@ -2,8 +2,10 @@
 
 A checkpoint is a ``torch.save`` of plain data only: ``{"format": "timar", "version": 1,
 "config": {...}, "state_dict": {...}, "meta": {...}}``. It is always read with
-``torch.load(weights_only=True)``, which never runs pickled code. Weights may be stored in
-half precision (the bundled model is) and are widened to float32 on load.
+``torch.load(weights_only=True)``, which never runs pickled code; the only types added to
+its allow-list are the data types of the official release's ``args`` Namespace (see
+``official.safe_types``). Weights may be stored in half precision (the bundled model is) and
+are widened to float32 on load.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .fileio import atomic_write
 FORMAT = "timar"
 VERSION = 1
 BUNDLED_NAME = "timar_small.pt"
+MMAP_BYTES = 256 * 2**20
 
 
 def assets_dir() -> Path:
@@ -54,10 +57,16 @@ def read_checkpoint(path) -> dict:
         raise CheckpointError(f"checkpoint not found: {path}")
     with open(path, "rb") as fh:
         head = fh.read(2)
-    if not zipfile.is_zipfile(path) and head != b"\x80\x02":   # torch zip or legacy pickle
+    is_zip = zipfile.is_zipfile(path)
+    if not is_zip and head != b"\x80\x02":   # torch zip or legacy pickle
         raise CheckpointError(f"{path}: not a PyTorch checkpoint")
+    from .official import safe_types   # + the official release's args Namespace (data only)
+
+    # Memory-map big files (the official release holds optimizer state we never read).
+    mmap = is_zip and path.stat().st_size > MMAP_BYTES
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(safe_types()):
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
         found = re.search(r"GLOBAL ([\w.]+)", str(exc))
         what = f" ({found.group(1)})" if found else ""

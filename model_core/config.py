@@ -15,7 +15,7 @@ class TimarConfig:
     mlp_ratio: float = 4.0
     window_turns: int = 8                # current turn + up to 7 previous turns
     attention: str = "turn_causal"       # "turn_causal" | "full" (ablation: bidirectional)
-    positions: str = "rotary"            # "rotary" (turn index; cacheable) | "absolute" (official)
+    positions: str = "rotary"            # "rotary" (time in frames; cacheable) | "absolute" (official)
 
     # Speech front end.
     speech_frontend: str = "logmel"      # "logmel" | "wav2vec2" (official weights)

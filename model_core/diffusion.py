@@ -146,7 +146,7 @@ class DiffusionHead(nn.Module):
     def _p_mean_logvar(self, sched: Schedule, out: torch.Tensor, x_t: torch.Tensor,
                        t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x0, v = out.split(self.channels, dim=-1)
-        frac = (v.clamp(-1, 1) + 1) / 2
+        frac = (v + 1) / 2     # unclamped, as improved DDPM and the reference
         min_log = sched.take("posterior_logvar", t, x_t)
         max_log = torch.log(sched.take("betas", t, x_t))
         logvar = frac * max_log + (1 - frac) * min_log

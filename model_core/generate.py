@@ -237,22 +237,19 @@ class DialogueGenerator:
         ctx = opt.context_turns
         args = (feats, motion, agents, users, partner_known, t)
         if not model.cacheable:
-            first = max(0, t - ctx)                      # cropped window, recomputed
-            x = self._turn_tokens(range(first, t + 1), *args)
-            hidden, _ = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx)
-            return model.agent_conditions(hidden, t + 1 - first)[:, -1]
-        if not opt.use_cache:
-            first = max(0, t - ctx * model.config.depth)   # whole receptive field
-            x = self._turn_tokens(range(first, t + 1), *args)
-            hidden, _ = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx)
-            return model.agent_conditions(hidden, t + 1 - first)[:, -1]
-        # Cached: commit turn t-1 (now complete) and predict turn t in one pass. At context
-        # 0 no turn ever looks back, so there is nothing to commit.
-        first = max(0, t - 1) if ctx > 0 else t
+            first = max(0, t - ctx)                          # cropped window, recomputed
+        elif not opt.use_cache:
+            first = max(0, t - ctx * model.config.depth)     # whole receptive field
+        else:
+            # Cached: commit turn t-1 (now complete) and predict turn t in one pass. At
+            # context 0 no turn ever looks back, so there is nothing to commit.
+            first = max(0, t - 1) if ctx > 0 else t
         x = self._turn_tokens(range(first, t + 1), *args)
-        hidden, new_kv = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx, cache)
-        if first < t:
+        slots = model.last_turn_agent_slots(t + 1 - first, x.device)
+        hidden, new_kv = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx,
+                                   cache if model.cacheable and opt.use_cache else None, slots)
+        if model.cacheable and opt.use_cache and first < t:
             committed = [(k[:, :, :TOKENS_PER_TURN], v[:, :, :TOKENS_PER_TURN]) for k, v in new_kv]
             cache.append(committed, turn_ids(t - 1, 1, x.device))
             cache.drop_before(t - ctx)     # turn t's commit needs turns >= t - ctx
-        return model.agent_conditions(hidden[:, -TOKENS_PER_TURN:], 1)[:, 0]
+        return model.conditions_at(hidden, slots)

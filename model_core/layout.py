@@ -34,6 +34,28 @@ def _build() -> tuple[dict[str, torch.Tensor], torch.Tensor, torch.Tensor]:
 SLOTS, MARKER_POSITIONS, MARKER_IDS = _build()
 
 
+def _frame_offsets() -> torch.Tensor:
+    """Frame (0..24) within its turn of every token position: a stream's frame i is at i;
+    start markers sit at 0 and end markers at 24 with the frames they wrap."""
+    offsets = torch.zeros(TOKENS_PER_TURN, dtype=torch.long)
+    for slot in SLOTS.values():
+        offsets[slot] = torch.arange(TURN_FRAMES)
+        offsets[int(slot[-1]) + 1] = TURN_FRAMES - 1
+    offsets[-1] = TURN_FRAMES - 1
+    return offsets
+
+
+FRAME_OFFSETS = _frame_offsets()
+
+
+def token_times(query_turns: torch.Tensor) -> torch.Tensor:
+    """Time in frames (turn * 25 + frame in turn) of every token of whole turns, given the
+    turn index of each token. Tokens of the four streams at the same moment share a time,
+    so rotary attention can align speech and motion frame by frame."""
+    within = torch.arange(len(query_turns), device=query_turns.device) % TOKENS_PER_TURN
+    return query_turns * TURN_FRAMES + FRAME_OFFSETS.to(query_turns.device)[within]
+
+
 def turn_ids(first_turn: int, num_turns: int, device=None) -> torch.Tensor:
     """Turn index of every token of ``num_turns`` consecutive turns: (num_turns * 110,)."""
     turns = torch.arange(first_turn, first_turn + num_turns, device=device)

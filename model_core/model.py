@@ -14,7 +14,7 @@ from .config import TimarConfig
 from .constants import MOTION_DIM, NUM_MARKERS, TOKENS_PER_TURN, TURN_FRAMES
 from .diffusion import DiffusionHead, RegressionHead
 from .features import make_frontend
-from .layout import MARKER_IDS, SLOTS, attention_mask, turn_ids
+from .layout import MARKER_IDS, SLOTS, attention_mask, token_times, turn_ids
 from .transformer import Block, KVCache, rotary_tables
 
 
@@ -33,6 +33,8 @@ class TimarModel(nn.Module):
             self.speech_projection = nn.Linear(self.frontend.feat_dim, d)
         self.motion_encoder = nn.Sequential(
             nn.Linear(MOTION_DIM, d // 2), nn.ReLU(), nn.Linear(d // 2, d))
+        if self.reference_tokens:   # the release's motion encoder ends in a ReLU too
+            self.motion_encoder.append(nn.ReLU())
         self.sep_tok_emb = nn.Embedding(NUM_MARKERS, d)
         self.mask_token = nn.Parameter(torch.zeros(1, 1, d))
         self.fake_latent = nn.Parameter(torch.zeros(1, d))      # "unknown / dropped user token"
@@ -73,6 +75,14 @@ class TimarModel(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.motion_mean.device
+
+    @property
+    def reference_tokens(self) -> bool:
+        """Learned-absolute-position models (the official release's architecture) also embed
+        tokens exactly as the release does: the motion encoder ends in a ReLU, and the mask
+        token replaces a hidden agent frame *after* ``z_proj`` (before positions and
+        ``z_proj_ln``). Rotary models keep this project's order (mask token, then z_proj)."""
+        return self.config.positions == "absolute"
 
     @property
     def cacheable(self) -> bool:
@@ -116,14 +126,19 @@ class TimarModel(nn.Module):
         us = torch.where(user_speech_known[..., None], self.speech_projection(user_speech), fake)
         um = torch.where(user_motion_known[..., None], self.motion_encoder(user_motion), fake)
         ag_s = self.speech_projection(agent_speech)
-        am = torch.where(agent_visible[..., None], self.motion_encoder(agent_motion),
-                         self.mask_token.view(1, 1, 1, d))
+        am = self.motion_encoder(agent_motion)
+        if not self.reference_tokens:
+            am = torch.where(agent_visible[..., None], am, self.mask_token.view(1, 1, 1, d))
         markers = self.sep_tok_emb(MARKER_IDS.to(us.device)).view(1, 1, NUM_MARKERS, d)
         markers = markers.expand(b, n, NUM_MARKERS, d)
         m = [markers[:, :, i:i + 1] for i in range(NUM_MARKERS)]
         x = torch.cat([m[0], m[1], us, m[2], m[3], um, m[4], m[5], ag_s, m[6], m[7], am, m[8], m[9]],
                       dim=2)                                                  # (B, n, 110, D)
         x = self.z_proj(x.reshape(b, n * TOKENS_PER_TURN, d))
+        if self.reference_tokens:   # the release swaps in the mask token after z_proj
+            hide = torch.zeros(b, n, TOKENS_PER_TURN, dtype=torch.bool, device=x.device)
+            hide[:, :, SLOTS["agent_motion"].to(x.device)] = ~agent_visible
+            x = torch.where(hide.view(b, -1, 1), self.mask_token.to(x.dtype), x)
         if self.config.positions == "rotary":
             x = x + self.turn_pos_embed.repeat(1, n, 1)
         else:
@@ -133,11 +148,13 @@ class TimarModel(nn.Module):
 
     # ------------------------------------------------------------------ transformer
     def run(self, x: torch.Tensor, query_turns: torch.Tensor, context: int,
-            cache: KVCache | None = None) -> tuple[torch.Tensor, list]:
+            cache: KVCache | None = None, outputs: torch.Tensor | None = None
+            ) -> tuple[torch.Tensor, list]:
         """Run the blocks over tokens x (B, L, D) of turns ``query_turns`` (L,).
 
         Keys: cached past turns (if any) then x itself. Returns the normalised output
-        (B, L, D) and, per layer, the new (k, v) of x for the caller to cache.
+        (B, L, D), or only at the token indices ``outputs`` when given (the last block then
+        skips the rest), and, per layer, the new (k, v) of x for the caller to cache.
         """
         causal = self.config.attention == "turn_causal"
         key_turns = query_turns if cache is None or len(cache) == 0 else torch.cat(
@@ -145,11 +162,14 @@ class TimarModel(nn.Module):
         mask = attention_mask(query_turns, key_turns, context, causal)
         rope = None
         if self.config.positions == "rotary":
-            rope = rotary_tables(query_turns, self.config.width // self.config.heads)
+            # Rotary angles from each token's time in frames: attention depends on time
+            # differences only, so cached keys stay valid as the window slides.
+            rope = rotary_tables(token_times(query_turns), self.config.width // self.config.heads)
         new_kv = []
+        last = len(self.encoder_blocks) - 1
         for i, block in enumerate(self.encoder_blocks):
             past = cache.layer(i) if cache is not None else None
-            x, kv = block(x, mask, rope, past)
+            x, kv = block(x, mask, rope, past, outputs if i == last else None)
             new_kv.append(kv)
         return self.encoder_norm(x), new_kv
 
@@ -162,6 +182,17 @@ class TimarModel(nn.Module):
             hidden = hidden + self.diffusion_pos_embed_learned[:, first_window_token:end]
         h = hidden.view(b, num_turns, TOKENS_PER_TURN, d)
         return h[:, :, SLOTS["agent_motion"].to(h.device)]
+
+    def last_turn_agent_slots(self, num_turns: int, device=None) -> torch.Tensor:
+        """Token indices of the agent-motion frames of the last of ``num_turns`` turns."""
+        return (num_turns - 1) * TOKENS_PER_TURN + SLOTS["agent_motion"].to(device)
+
+    def conditions_at(self, hidden: torch.Tensor, slots: torch.Tensor,
+                      first_window_token: int = 0) -> torch.Tensor:
+        """Diffusion conditions from outputs (B, len(slots), D) taken at token ``slots``."""
+        if self.config.positions == "absolute":
+            hidden = hidden + self.diffusion_pos_embed_learned[:, first_window_token + slots]
+        return hidden
 
     # ------------------------------------------------------------------ training
     def forward(self, batch: dict):

@@ -39,6 +39,7 @@ class TrainOptions:
     seed: int = 0
     device: str = "auto"
     log_every: int = 10
+    precision: str = "auto"          # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16
 
 
 def _dist_info() -> tuple[int, int, int]:
@@ -174,7 +175,7 @@ class Trainer:
 
     def fit(self) -> dict:
         o = self.opt
-        use_amp = self.device.type == "cuda"
+        use_amp = o.precision == "bf16" or (o.precision == "auto" and self.device.type == "cuda")
         start = time.perf_counter()
         last_log, clips_since, loss_avg = start, 0, None
         stopped_early = False

@@ -1,9 +1,9 @@
 """Pre-norm transformer blocks on ``scaled_dot_product_attention`` with rotary encoding of
-the turn index and an explicit key/value cache of past turns.
+each token's time and an explicit key/value cache of past turns.
 
-Rotary angles depend on the absolute turn index, so attention between two turns depends
-only on their distance: cropping old turns from the left changes nothing for the rest,
-and a cached key stays valid as the window slides.
+Rotary angles depend on absolute time, so attention between two tokens depends only on
+their time difference: cropping old turns from the left changes nothing for the rest, and
+a cached key stays valid as the window slides.
 """
 from __future__ import annotations
 
@@ -37,10 +37,11 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.proj = nn.Linear(width, width)
 
-    def forward(self, x, mask, rope=None, past=None):
-        """x (B, L, D); mask (L, Lpast + L) bool; past (k, v) each (B, H, Lpast, Dh).
+    def forward(self, x, mask, rope=None, past=None, queries=None):
+        """x (B, L, D); mask (L, Lpast + L) bool; past (k, v) each (B, H, Lpast, Dh);
+        queries: optional index of the tokens whose output is wanted (default all).
 
-        Returns the output (B, L, D) and this call's new (k, v) for the cache.
+        Returns the output (B, Lq, D) and this call's new (k, v) for the cache.
         """
         b, n, d = x.shape
         q, k, v = self.qkv(x).view(b, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4)
@@ -51,8 +52,10 @@ class Attention(nn.Module):
         if past is not None:
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
+        if queries is not None:
+            q, mask = q[:, :, queries], mask[queries]
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-        return self.proj(out.transpose(1, 2).reshape(b, n, d)), new_kv
+        return self.proj(out.transpose(1, 2).reshape(b, q.shape[2], d)), new_kv
 
 
 class Mlp(nn.Module):
@@ -76,9 +79,11 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(width, eps=1e-6)
         self.mlp = Mlp(width, int(width * mlp_ratio))
 
-    def forward(self, x, mask, rope=None, past=None):
-        h, new_kv = self.attn(self.norm1(x), mask, rope, past)
-        x = x + h
+    def forward(self, x, mask, rope=None, past=None, queries=None):
+        """``queries`` limits the output to some tokens (keys/values still cover all):
+        the last block only needs the outputs that are read."""
+        h, new_kv = self.attn(self.norm1(x), mask, rope, past, queries)
+        x = (x if queries is None else x[:, queries]) + h
         return x + self.mlp(self.norm2(x)), new_kv
 
 

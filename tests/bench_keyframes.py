@@ -14,11 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="timar_bench_"))
+if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
+    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bench_")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bpy  # noqa: E402
-import numpy as np  # noqa: E402
 
 from timar_blender import animate, mapping, rigs, scene_setup  # noqa: E402
 from timar_blender.testing import synthetic_motion  # noqa: E402

@@ -8,7 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="timar_bl_"))
+if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
+    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bl_")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
@@ -270,3 +271,27 @@ def test_audio_to_sequencer(scene, tmp_path):
     assert scene.frame_end >= 10 + 3 * 25 - 1 and scene.sync_mode == 'AUDIO_SYNC'
     with pytest.raises(scene_setup.SceneSetupError, match="not found"):
         scene_setup.add_audio_to_sequencer(scene, str(tmp_path / "nope.wav"), paths[1], 1)
+
+
+def test_arkit_mesh_without_armature(scene):
+    bpy.ops.mesh.primitive_cube_add()
+    mesh = bpy.context.active_object
+    mesh.name = "arkit face"
+    mesh.shape_key_add(name="Basis")
+    for name in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft"):
+        mesh.shape_key_add(name=name)
+    motion = synthetic_motion(100, 3)
+    w = animate.write_take(mesh, motion, "arkit", 1)
+    assert w.arm_action is None and w.take_name == "arkit face take 1"
+    _, jaw = keys_of(w.key_action, 'key_blocks["jawOpen"].value')
+    assert np.allclose(jaw, np.clip(3.0 * motion[:, 50], 0, 1), atol=1e-6)
+    _, left = keys_of(w.key_action, 'key_blocks["eyeBlinkLeft"].value')
+    _, right = keys_of(w.key_action, 'key_blocks["eyeBlinkRight"].value')
+    assert np.array_equal(left, right) and left.max() == pytest.approx(1.0)
+    fcs = fcurves.action_fcurves(bpy.data.actions[w.key_action])
+    assert fcs.find('key_blocks["mouthSmileLeft"].value') is None   # not mapped: said plainly
+    with pytest.raises(animate.RigError, match="jawOpen"):
+        bpy.ops.mesh.primitive_cube_add()
+        plain = bpy.context.active_object
+        plain.shape_key_add(name="Basis")
+        animate.write_take(plain, motion, "arkit", 1)

@@ -14,7 +14,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="timar_bl_"))
+if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
+    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bl_")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -84,11 +85,16 @@ def test_installed_extension_registers_everything(extension):
     assert extension.core.mc.__name__ == f"{MODULE}.model_core"   # the vendored core
     prefs = bpy.context.preferences.addons[MODULE].preferences
     assert prefs.package_spec == "torch"
+    assert (prefs.model_source, prefs.official_checkpoint, prefs.speech_model_dir,
+            prefs.custom_checkpoint) == ('BUNDLED', "", "", "")
     site = extension.prefs.site_packages_dir()
     assert site in sys.path and "extensions" in site
 
 
-def test_generate_on_demo_heads(extension, tmp_path):
+def test_generate_on_demo_heads(extension, tmp_path, tiny_checkpoint):
+    """Generate with the real (tiny) model through the vendored core; the F-curves equal
+    the model's output mapped through the demo preset."""
+    import importlib
     sf = pytest.importorskip("soundfile")
     paths = []
     for i in range(2):
@@ -100,19 +106,24 @@ def test_generate_on_demo_heads(extension, tmp_path):
     bpy.context.scene.render.fps = 25
     s = bpy.context.scene.timar
     s.speaker_a.audio, s.speaker_b.audio = paths
-    import importlib
-    testing = importlib.import_module(f"{MODULE}.testing")
-    extension.generation.stream_override = testing.fake_stream_factory(2.0)
-    try:
-        assert bpy.ops.timar.generate() == {'FINISHED'}
-    finally:
-        extension.generation.stream_override = None
-    act = bpy.data.actions["TIMAR B take 1 shapes"]
-    fcs = extension.fcurves.action_fcurves(act)
-    m = extension.mapping.prepare_motion(testing.synthetic_motion(50, 1))
-    frames, vals = extension.fcurves.read_keys(fcs, 'key_blocks["BrowUp"].value')
-    assert len(frames) == 50
-    assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-6)
+    s.checkpoint, s.device, s.context_turns, s.steps, s.seed, s.start_frame = (
+        str(tiny_checkpoint), 'CPU', 1, 2, 5, 10)
+    assert bpy.ops.timar.generate() == {'FINISHED'}
+    gen_mod = importlib.import_module(f"{MODULE}.model_core.generate")
+    ckpt_mod = importlib.import_module(f"{MODULE}.model_core.checkpoint")
+    model = ckpt_mod.load_model(str(tiny_checkpoint), device="cpu")
+    opts = gen_mod.GenerationOptions(context_turns=1, steps=2, temperature=1.0, seed=5, device="cpu")
+    ref = gen_mod.DialogueGenerator(model, opts).run(*paths)
+    preset = extension.rigs.get_preset("timar_demo")
+    for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
+        m = extension.mapping.prepare_motion(motion)
+        fcs = extension.fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1 shapes"])
+        frames, vals = extension.fcurves.read_keys(fcs, 'key_blocks["MouthOpen"].value')
+        assert len(frames) == len(motion) == 50 and frames[0] == 10
+        assert np.allclose(vals, preset.shape_values(m)["MouthOpen"], atol=1e-5)
+        fcs = extension.fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1"])
+        _, qx = extension.fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1)
+        assert np.allclose(qx, preset.bone_quaternions(m)["jaw"][:, 1], atol=1e-5)
 
 
 def make_fake_wheel(folder: Path, name="torch", version="0.0.1") -> Path:
@@ -158,3 +169,40 @@ def test_install_pytorch_offline_from_local_wheels(extension, tmp_path):
     assert job.state == "failed" and any("No matching distribution" in l for l in job.log)
     assert bpy.ops.timar.show_pip_log() == {'FINISHED'}
     assert "No matching distribution" in bpy.data.texts["TIMAR pip log"].as_string()
+
+
+def test_disabling_mid_run_stops_worker_and_timer(extension, long_audio_pair, tiny_checkpoint):
+    """Unregistering while the real (tiny) model runs on 150 s of audio must leave no thread
+    and no timer behind (a timer left registered crashes 4.2 and hangs 4.5 at exit)."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.timar.add_demo_heads()
+    s = bpy.context.scene.timar
+    s.speaker_a.audio, s.speaker_b.audio = long_audio_pair
+    s.checkpoint, s.device = str(tiny_checkpoint), 'CPU'
+    jobs = extension.jobs
+    job = jobs.start(extension.ops_generate.build_job(bpy.context.scene))
+    assert bpy.app.timers.is_registered(jobs.poll) and job.worker.thread.is_alive()
+    bpy.ops.preferences.addon_disable(module=MODULE)
+    try:
+        assert not bpy.app.timers.is_registered(jobs.poll)
+        assert not job.worker.thread.is_alive()
+        assert not hasattr(bpy.types, "TIMAR_OT_generate")
+    finally:
+        bpy.ops.preferences.addon_enable(module=MODULE)
+    assert hasattr(bpy.types, "TIMAR_OT_generate")
+
+
+def test_with_torch_manifest_lists_extra_wheels():
+    """--with-torch appends the CPU torch wheels to the staged manifest's wheel list."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("timar_build", REPO / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    text = (REPO / "blender_manifest.toml").read_text()
+    extra = [Path("torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"),
+             Path("sympy-1.14.0-py3-none-any.whl")]
+    wheels = tomllib.loads(build.add_wheels_to_manifest(text, extra))["wheels"]
+    assert wheels[:len(MANIFEST["wheels"])] == MANIFEST["wheels"]
+    assert wheels[-2:] == [f"./wheels/{p.name}" for p in extra]
+    assert build.wheel_tags("scipy-1.14.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl") == (
+        "scipy", "1.14.1", ["cp311"], ["cp311"], ["manylinux_2_17_x86_64", "manylinux2014_x86_64"])

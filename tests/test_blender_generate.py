@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The Generate operator in real Blender: synchronous path (execute), the threaded path
-driven through its poll function with a cancel midway, the tiny real model, bad inputs
-leaving the scene unchanged, and takes. Registers the add-on from the repository."""
+"""The Generate operator in real Blender with the real tiny model (a checkpoint made by
+model_core.testing): synchronous path (execute), the threaded path driven through its poll
+function with a cancel midway on long audio, bad inputs leaving the scene unchanged, takes,
+motion coherence, the model choice. Registers the add-on from the repository."""
 from __future__ import annotations
 
 import os
@@ -9,7 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="timar_bl_"))
+if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
+    os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bl_")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
@@ -19,8 +21,9 @@ bpy = pytest.importorskip("bpy")
 sf = pytest.importorskip("soundfile")
 
 import timar_blender  # noqa: E402
-from timar_blender import fcurves, generation, jobs, mapping, ops_generate, rigs  # noqa: E402
-from timar_blender.testing import fake_stream_factory, synthetic_motion  # noqa: E402
+from timar_blender import (fcurves, generation, jobs, mapping, model_choice,  # noqa: E402
+                           ops_generate, prefs, rigs)
+from timar_blender.testing import synthetic_motion  # noqa: E402
 
 
 def speech_like(seconds: float, seed: int) -> np.ndarray:
@@ -34,9 +37,18 @@ def speech_like(seconds: float, seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def addon():
     timar_blender.register()
+    entry = bpy.context.preferences.addons.new()   # what enabling it would add: preferences
+    entry.module = "timar_blender"
     yield timar_blender
     jobs.shutdown()
+    bpy.context.preferences.addons.remove(entry)
     timar_blender.unregister()
+
+
+def reset_prefs():
+    p = prefs.get_prefs()
+    for name in ("model_source", "official_checkpoint", "speech_model_dir", "custom_checkpoint"):
+        p.property_unset(name)
 
 
 @pytest.fixture(scope="module")
@@ -51,19 +63,29 @@ def audio_pair(tmp_path_factory):
 
 
 @pytest.fixture
-def scene(addon, audio_pair):
+def scene(addon, audio_pair, tiny_checkpoint):
+    """Demo heads, 3 s of audio, the real tiny model on the CPU (2 context turns, 2 steps)."""
     bpy.ops.wm.read_homefile(use_empty=True)
     assert bpy.ops.timar.add_demo_heads() == {'FINISHED'}
     sc = bpy.context.scene
     sc.render.fps, sc.render.fps_base = 25, 1.0
     s = sc.timar
     s.speaker_a.audio, s.speaker_b.audio = audio_pair
-    s.seed = 0
-    generation.stream_override = fake_stream_factory(3.0)
+    s.checkpoint, s.device, s.context_turns, s.steps, s.seed = str(tiny_checkpoint), 'CPU', 2, 2, 0
     yield sc
-    generation.stream_override = None
     jobs.shutdown()
+    reset_prefs()
+    sys.modules["model_core.official"].set_speech_model_dir(None)  # loaded with the model
     bpy.ops.wm.read_homefile(use_empty=True)
+
+
+def direct_run(checkpoint, audio, seed=0, context_turns=2, steps=2, **options):
+    """The same generation straight through model_core (no Blender)."""
+    from model_core.checkpoint import load_model
+    from model_core.generate import DialogueGenerator, GenerationOptions
+    opts = GenerationOptions(context_turns=context_turns, steps=steps, temperature=1.0,
+                             seed=seed, device="cpu", **options)
+    return DialogueGenerator(load_model(str(checkpoint), device="cpu"), opts).run(*audio)
 
 
 def keys(action_name, path, index=0):
@@ -88,32 +110,59 @@ def test_registered(addon):
         assert hasattr(bpy.types, f"TIMAR_OT_{op}"), op
     for panel in ("timar", "timar_speaker_a", "timar_speaker_b", "timar_options", "timar_generate"):
         assert hasattr(bpy.types, f"VIEW3D_PT_{panel}"), panel
+    p = prefs.get_prefs()
+    assert p.model_source == 'BUNDLED'
+    assert {i.identifier for i in p.bl_rna.properties["model_source"].enum_items} == {
+        'BUNDLED', 'OFFICIAL', 'CUSTOM'}
+    for name, subtype in (("official_checkpoint", 'FILE_PATH'), ("speech_model_dir", 'DIR_PATH'),
+                          ("custom_checkpoint", 'FILE_PATH')):
+        assert p.bl_rna.properties[name].subtype == subtype and getattr(p, name) == ""
+    coherence = bpy.types.Scene.bl_rna.properties["timar"].fixed_type.properties["motion_coherence"]
+    assert coherence.default == 0.0 and coherence.hard_min == 0.0
 
 
-def test_generate_sync_writes_model_output(scene):
+def test_generate_sync_writes_model_output(scene, audio_pair, tiny_checkpoint):
     s = scene.timar
-    s.start_frame, s.intensity_exp = 5, 1.0
+    s.start_frame, s.intensity_exp, s.seed = 5, 1.0, 7
     assert bpy.ops.timar.generate() == {'FINISHED'}
+    ref = direct_run(tiny_checkpoint, audio_pair, seed=7)
     preset = rigs.get_preset("timar_demo")
-    for label, seed in (("A", 0), ("B", 1)):
-        m = mapping.prepare_motion(synthetic_motion(75, seed))
+    for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
+        m = mapping.prepare_motion(motion)
         frames, vals = keys(f"TIMAR {label} take 1 shapes", 'key_blocks["BrowUp"].value')
-        assert len(frames) == 75 and frames[0] == 5
-        assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-6)
-        q = preset.bone_quaternions(m)["neck"]
-        assert np.allclose(keys(f"TIMAR {label} take 1", 'pose.bones["neck"].rotation_quaternion', 3)[1],
-                           q[:, 3], atol=1e-6)
+        assert len(frames) == len(motion) == 75 and frames[0] == 5
+        assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-5)
+        quats = preset.bone_quaternions(m)
+        for bone, index in (("neck", 3), ("jaw", 1)):
+            got = keys(f"TIMAR {label} take 1", f'pose.bones["{bone}"].rotation_quaternion', index)
+            assert np.allclose(got[1], quats[bone][:, index], atol=1e-5), bone
     assert scene.frame_end >= 79
+
+
+def test_motion_coherence_reaches_the_sampler(scene, audio_pair, tiny_checkpoint):
+    """The Options' Motion coherence is GenerationOptions.noise_time_constant (frames)."""
+    scene.timar.motion_coherence = 6.0
+    job = ops_generate.build_job(scene)
+    assert job.request.noise_time_constant == 6.0
+    assert bpy.ops.timar.generate() == {'FINISHED'}
+    ref = direct_run(tiny_checkpoint, audio_pair, noise_time_constant=6.0,
+                     mask_agent_history=True)
+    plain = direct_run(tiny_checkpoint, audio_pair)
+    assert not np.allclose(ref.motion_a, plain.motion_a)
+    jaw = mapping.prepare_motion(ref.motion_a)
+    q = rigs.get_preset("timar_demo").bone_quaternions(jaw)["jaw"][:, 1]
+    assert np.allclose(keys("TIMAR A take 1", 'pose.bones["jaw"].rotation_quaternion', 1)[1],
+                       q, atol=1e-5)
 
 
 def test_second_run_adds_a_take_and_keeps_the_first(scene):
     assert bpy.ops.timar.generate() == {'FINISHED'}
     first = keys("TIMAR A take 1 shapes", 'key_blocks["Smile"].value')[1].copy()
     scene.timar.seed = 4
-    generation.stream_override = fake_stream_factory(2.0, seed=40)
     assert bpy.ops.timar.generate() == {'FINISHED'}
     assert np.array_equal(keys("TIMAR A take 1 shapes", 'key_blocks["Smile"].value')[1], first)
-    assert len(keys("TIMAR A take 2 shapes", 'key_blocks["Smile"].value')[0]) == 50
+    second = keys("TIMAR A take 2 shapes", 'key_blocks["Smile"].value')[1]
+    assert len(second) == 75 and not np.allclose(second, first)
     rig = bpy.data.objects["TIMAR A rig"]
     assert rig.animation_data.action.name == "TIMAR A take 2"
     assert [t.name for t in rig.animation_data.nla_tracks] == ["TIMAR A take 1"]
@@ -127,16 +176,17 @@ def test_several_takes_in_one_run(scene):
     assert sorted(t.name for t in rig.animation_data.nla_tracks) == ["TIMAR B take 1", "TIMAR B take 2"]
     a1 = keys("TIMAR B take 1 shapes", 'key_blocks["Smile"].value')[1]
     a2 = keys("TIMAR B take 2 shapes", 'key_blocks["Smile"].value')[1]
-    assert not np.allclose(a1, a2)
+    assert len(a1) == len(a2) == 75 and not np.allclose(a1, a2)
 
 
-def test_threaded_path_fills_in_and_cancels_midway(scene):
-    generation.stream_override = fake_stream_factory(8.0, delay=0.05)
+def test_threaded_path_fills_in_and_cancels_midway(scene, long_audio_pair):
+    """The real model in the worker on 150 s of audio; cancel once a few turns are in."""
+    scene.timar.speaker_a.audio, scene.timar.speaker_b.audio = long_audio_pair
     job = ops_generate.build_job(scene)
     jobs.start(job, use_timer=False)
     assert not bpy.app.timers.is_registered(jobs.poll)
     seen = []
-    for _ in range(400):
+    for _ in range(20000):
         if jobs.poll() is None:
             break
         if job.progress.turns_done and (not seen or seen[-1] != job.progress.turns_done):
@@ -148,17 +198,24 @@ def test_threaded_path_fills_in_and_cancels_midway(scene):
         job.worker.thread.join(0.02)
     assert job.state == "cancelled" and not jobs.is_running()
     assert not job.worker.thread.is_alive()
-    done = job.progress.turns_done
-    assert 3 <= done < 8 and job.progress.turns_total == 8
+    done, total = job.progress.turns_done, job.progress.turns_total
+    assert total == 150 and 3 <= done < total
     assert "turns" in job.progress.text() and job.progress.rtf > 0
-    frames, vals = keys("TIMAR A take 1 shapes", 'key_blocks["Smile"].value')
-    assert len(frames) == 25 * done and np.all(np.isfinite(vals))
-    rig = bpy.data.objects["TIMAR A rig"]
-    assert rig.animation_data.action.name == "TIMAR A take 1"   # a playable partial take
+    # a valid partial take: whole turns, finite, active on both heads, playable
+    for label in "AB":
+        for action in (f"TIMAR {label} take 1", f"TIMAR {label} take 1 shapes"):
+            fcs = fcurves.action_fcurves(bpy.data.actions[action])
+            for fc in fcs:
+                frames, vals = fcurves.read_keys(fcs, fc.data_path, fc.array_index)
+                assert len(frames) == 25 * done and np.all(np.isfinite(vals)), fc.data_path
+                assert frames[0] == scene.timar.start_frame
+        assert bpy.data.objects[f"TIMAR {label} rig"].animation_data.action.name == \
+            f"TIMAR {label} take 1"
+    scene.frame_set(scene.timar.start_frame + 25 * done - 1)       # evaluates without error
 
 
-def test_shutdown_mid_run_stops_thread_and_timer(scene):
-    generation.stream_override = fake_stream_factory(30.0, delay=0.05)
+def test_shutdown_mid_run_stops_thread_and_timer(scene, long_audio_pair):
+    scene.timar.speaker_a.audio, scene.timar.speaker_b.audio = long_audio_pair
     job = jobs.start(ops_generate.build_job(scene))
     assert bpy.app.timers.is_registered(jobs.poll) and job.worker.thread.is_alive()
     jobs.shutdown()
@@ -184,7 +241,6 @@ def _bad_head(scene, tmp):
 
 
 def _bad_no_torch(scene, tmp):
-    generation.stream_override = None
     generation.torch_available = lambda: False
     return "PyTorch is not installed"
 
@@ -193,7 +249,6 @@ def _bad_cuda(scene, tmp):
     import torch
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here")
-    generation.stream_override = None
     scene.timar.device = 'CUDA'
     return "CUDA was requested"
 
@@ -201,13 +256,31 @@ def _bad_cuda(scene, tmp):
 def _bad_checkpoint(scene, tmp):
     p = tmp / "model.pt"
     p.write_bytes(b"\x00" * 100)
-    generation.stream_override = None
     scene.timar.checkpoint = str(p)
     return "not a PyTorch checkpoint"
 
 
+def _bad_official_missing_speech_folder(scene, tmp):
+    from model_core.official_testing import random_release_state, write_release
+    release = write_release(tmp / "TIMAR.pth", random_release_state(
+        width=64, depth=1, diff_width=32, diff_depth=1, feat_dim=32), full=False)
+    p = prefs.get_prefs()
+    p.model_source, p.official_checkpoint = 'OFFICIAL', release
+    p.speech_model_dir = str(tmp / "wav2vec2-large-960h-lv60-self")
+    scene.timar.checkpoint = ""          # the preferences' choice applies
+    return "official TIMAR weights are not set up.*speech model folder not found"
+
+
+def _bad_custom_checkpoint_unset(scene, tmp):
+    prefs.get_prefs().model_source = 'CUSTOM'
+    scene.timar.checkpoint = ""
+    return "Custom checkpoint but no file is chosen"
+
+
 @pytest.mark.parametrize("make_bad", [_bad_missing_audio, _bad_unreadable_audio, _bad_head,
-                                      _bad_no_torch, _bad_cuda, _bad_checkpoint],
+                                      _bad_no_torch, _bad_cuda, _bad_checkpoint,
+                                      _bad_official_missing_speech_folder,
+                                      _bad_custom_checkpoint_unset],
                          ids=lambda f: f.__name__[5:])
 def test_bad_inputs_report_and_leave_scene_unchanged(scene, tmp_path, make_bad, monkeypatch):
     monkeypatch.setattr(generation, "torch_available", generation.torch_available)
@@ -221,27 +294,8 @@ def test_bad_inputs_report_and_leave_scene_unchanged(scene, tmp_path, make_bad, 
     assert snapshot() == before
 
 
-def test_real_tiny_model_matches_direct_run(scene, tiny_checkpoint, audio_pair):
-    gen_mod = pytest.importorskip("model_core.generate")
-    from model_core.checkpoint import load_model
-    generation.stream_override = None
-    s = scene.timar
-    s.checkpoint, s.device, s.context_turns, s.steps, s.seed = str(tiny_checkpoint), 'CPU', 3, 2, 7
-    assert bpy.ops.timar.generate() == {'FINISHED'}
-    model = load_model(str(tiny_checkpoint), device="cpu")
-    opts = gen_mod.GenerationOptions(context_turns=3, steps=2, temperature=1.0, seed=7, device="cpu")
-    ref = gen_mod.DialogueGenerator(model, opts).run(*audio_pair)
-    preset = rigs.get_preset("timar_demo")
-    for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
-        m = mapping.prepare_motion(motion)
-        frames, vals = keys(f"TIMAR {label} take 1", 'pose.bones["jaw"].rotation_quaternion', 1)
-        assert len(frames) == len(motion) == 75
-        assert np.allclose(vals, preset.bone_quaternions(m)["jaw"][:, 1], atol=1e-5)
-
-
 def test_listener_preview_from_npz(scene, tiny_checkpoint, tmp_path):
     from model_core.flame import save_motion_npz
-    generation.stream_override = None
     motion_b = synthetic_motion(75, 11)
     save_motion_npz(tmp_path / "b.npz", motion_b)
     s = scene.timar
@@ -255,3 +309,115 @@ def test_listener_preview_from_npz(scene, tiny_checkpoint, tmp_path):
     s.speaker_a.motion_file = ""
     with pytest.raises(generation.GenerationError, match="FLAME motion file"):
         ops_generate.build_job(scene, 'B')
+
+
+def test_threaded_real_model_equals_sync(scene, tiny_checkpoint):
+    """torch in the worker thread, keys written by the poll function: same keys as execute()."""
+    s = scene.timar
+    s.checkpoint, s.device, s.context_turns, s.steps, s.seed = str(tiny_checkpoint), 'CPU', 2, 2, 3
+    assert bpy.ops.timar.generate() == {'FINISHED'}
+    sync = keys("TIMAR A take 1 shapes", 'key_blocks["Smile"].value')[1].copy()
+    job = jobs.start(ops_generate.build_job(scene), use_timer=False)
+    for _ in range(3000):
+        if jobs.poll() is None:
+            break
+        job.worker.thread.join(0.01)
+    assert job.state == "done" and job.progress.turns_done == job.progress.turns_total == 3
+    assert np.allclose(keys("TIMAR A take 2 shapes", 'key_blocks["Smile"].value')[1], sync, atol=1e-6)
+
+
+def test_demo_heads_operator_picks_sample_dialogue(addon):
+    from timar_blender import ops_scene
+    bpy.ops.wm.read_homefile(use_empty=True)
+    assert bpy.ops.timar.add_demo_heads() == {'FINISHED'}
+    s = bpy.context.scene.timar
+    assert s.speaker_a.head.name == "TIMAR A" and s.speaker_b.preset == "timar_demo"
+    sample = ops_scene.sample_audio()
+    if sample is None:
+        pytest.skip("assets/sample has no sample dialogue")
+    assert (s.speaker_a.audio, s.speaker_b.audio) == sample
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+
+def test_model_choice_precedence(scene, tiny_checkpoint, tmp_path):
+    """A scene's Checkpoint overrides the preferences; otherwise their choice applies."""
+    p = prefs.get_prefs()
+    p.model_source, p.official_checkpoint = 'OFFICIAL', str(tmp_path / "absent.pth")
+    p.speech_model_dir = str(tmp_path / "w2v")
+    choice = model_choice.resolve(p, scene.timar.checkpoint)
+    assert (choice.kind, choice.checkpoint) == ('SCENE', str(tiny_checkpoint))
+    assert choice.speech_model_dir == str(tmp_path / "w2v")   # in case it is a release file
+    assert bpy.ops.timar.generate() == {'FINISHED'}          # the official set-up is not needed
+    scene.timar.checkpoint = ""
+    p.model_source, p.custom_checkpoint = 'CUSTOM', str(tiny_checkpoint)
+    assert ops_generate.build_job(scene).request.checkpoint == str(tiny_checkpoint)
+    p.model_source = 'BUNDLED'
+    assert model_choice.resolve(p, "") == model_choice.ModelChoice('BUNDLED', None, None)
+
+
+def test_panels_and_preferences_draw(scene, tmp_path):
+    """Draw every panel against a recording layout: catches wrong property names."""
+    from types import SimpleNamespace
+    from unittest import mock
+    from timar_blender import ui
+    scene.timar.speaker_a.preset = 'CUSTOM'
+    for cls in ui.classes:
+        layout = mock.MagicMock()
+        cls.draw(SimpleNamespace(layout=layout), bpy.context)
+        for call in layout.mock_calls:
+            if call[0].endswith("prop"):
+                owner, name = call[1][0], call[1][1]
+                assert hasattr(owner, name) or isinstance(owner, mock.Mock), name
+    options = mock.MagicMock()
+    ui.VIEW3D_PT_timar_options.draw(SimpleNamespace(layout=options), bpy.context)
+    assert "motion_coherence" in [c[1][1] for c in options.mock_calls if c[0].endswith("prop")]
+    assert "Model: this scene's checkpoint" in [c[2].get("text") for c in options.mock_calls
+                                                if c[0].endswith("label")]
+    p = prefs.get_prefs()
+    p.official_checkpoint, p.speech_model_dir = str(tmp_path / "TIMAR.pth"), str(tmp_path / "w2v")
+    drawn = {}
+    for source in ('BUNDLED', 'OFFICIAL', 'CUSTOM'):
+        p.model_source = source
+        layout = mock.MagicMock()
+        prefs.TIMAR_AddonPreferences.draw(SimpleNamespace(layout=layout, **{
+            name: getattr(p, name) for name in p.bl_rna.properties.keys() if name != "rna_type"}),
+            bpy.context)
+        calls = layout.mock_calls
+        drawn[source] = ([c[2].get("text", "") for c in calls if c[0].endswith("label")],
+                         [c[1][1] for c in calls if c[0].endswith("prop")])
+    labels, props_drawn = drawn['OFFICIAL']
+    assert any("PyTorch" in t for t in labels) and "model_source" in props_drawn
+    assert {"official_checkpoint", "speech_model_dir"} <= set(props_drawn)
+    assert any("10-20x slower than real time" in t for t in labels)
+    # the checklist: official.setup_problems, one entry per problem (wrapped over labels)
+    text = " ".join(labels)
+    assert "TIMAR.pth not found" in text and "speech model folder not found" in text
+    assert "custom_checkpoint" in drawn['CUSTOM'][1]
+    assert "official_checkpoint" not in drawn['BUNDLED'][1]
+
+
+def test_quitting_mid_run_exits_cleanly(tmp_path, long_audio_pair, tiny_checkpoint):
+    """A process that quits with a generation running (timer registered, worker alive)
+    must exit 0 without hanging: the atexit hook stops both (4.2 crashed, 4.5 hung)."""
+    import subprocess
+    import textwrap
+    script = tmp_path / "quit_mid_run.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, sys
+        os.environ["BLENDER_USER_RESOURCES"] = {str(tmp_path / "res")!r}
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        import bpy, timar_blender
+        from timar_blender import jobs, ops_generate
+        timar_blender.register()
+        bpy.ops.timar.add_demo_heads()
+        s = bpy.context.scene.timar
+        s.speaker_a.audio, s.speaker_b.audio = {long_audio_pair!r}
+        s.checkpoint, s.device = {str(tiny_checkpoint)!r}, 'CPU'
+        job = jobs.start(ops_generate.build_job(bpy.context.scene))
+        assert bpy.app.timers.is_registered(jobs.poll) and job.worker.thread.is_alive()
+        print("quitting mid-run", flush=True)
+    """))
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "quitting mid-run" in proc.stdout

@@ -47,3 +47,14 @@ def test_mask_band_limits_context_and_full_attention_ablation():
 def test_turn_ids_keep_absolute_turn_index():
     ids = turn_ids(12, 2)
     assert ids[0] == 12 and ids[-1] == 13 and len(ids) == 220
+
+
+def test_token_times_align_the_four_streams_frame_by_frame():
+    from model_core.layout import token_times
+
+    times = token_times(turn_ids(3, 2))
+    assert len(times) == 220
+    for slot in SLOTS.values():
+        assert times[slot].tolist() == list(range(75, 100))          # turn 3 = frames 75..99
+        assert times[110 + slot].tolist() == list(range(100, 125))
+    assert times[0] == 75 and times[109] == 99                         # turn markers

@@ -11,6 +11,7 @@ from bpy.app.handlers import persistent
 from . import jobs, ops_generate, ops_scene, prefs, props, ui
 
 _modules = (prefs, props, ops_generate, ops_scene, ui)
+_registered = False
 
 
 @persistent
@@ -19,17 +20,26 @@ def _on_load_pre(*_args):
 
 
 def _at_exit():
-    jobs.shutdown()   # a timer left registered crashes 4.2 and hangs 4.5 on exit
+    """Interpreter exit: stop the worker and the timer (a timer left registered crashes
+    4.2 and hangs 4.5). As the bpy module, also unregister: the 4.2 module segfaults at
+    exit with operators or handlers still registered; the Blender app tidies up itself."""
+    jobs.shutdown()
+    if _registered and getattr(bpy.app, "module", bpy.app.binary_path == ""):
+        unregister()
 
 
 def register():
+    global _registered
     for module in _modules:
         module.register()
     bpy.app.handlers.load_pre.append(_on_load_pre)
     atexit.register(_at_exit)
+    _registered = True
 
 
 def unregister():
+    global _registered
+    _registered = False
     jobs.shutdown()
     atexit.unregister(_at_exit)
     if _on_load_pre in bpy.app.handlers.load_pre:

@@ -10,7 +10,7 @@ import bpy
 import numpy as np
 
 from . import fcurves, mapping
-from .rigs import Preset, describe_missing
+from .rigs import Preset, describe_missing, get_preset
 
 
 class RigError(ValueError):
@@ -218,14 +218,17 @@ class TakeWriter:
         return [n for n in (self.arm_action, self.key_action) if n]
 
 
-def write_take(head, motion, preset: Preset, start_frame: int = 1, take_name: str | None = None,
+def write_take(head, motion, preset: Preset | str, start_frame: int = 1, take_name: str | None = None,
                intensity_exp: float = 1.0, intensity_jaw: float = 1.0,
                intensity_head: float = 1.0, smoothing: float = 0.0, blinks: bool = True,
                seed: int = 0, scene=None) -> TakeWriter:
     """Write a whole take (motion (T, 56) at 25 fps) onto ``head`` as new actions.
 
     Raises RigError (head does not fit) or ValueError (bad motion) before changing anything.
+    ``preset`` is a Preset or the key of a shipped one ("flame", "timar_demo", "arkit").
     The previous active actions are pushed down to NLA tracks, never modified."""
+    if isinstance(preset, str):
+        preset = get_preset(preset)
     scene = scene or bpy.context.scene
     motion = mapping.check_motion(motion)
     rig = resolve_head(head, preset)

@@ -41,6 +41,11 @@ def mc_generate():
     return _sub("generate")
 
 
+def mc_official():
+    """The official-weights loader (imports torch)."""
+    return _sub("official")
+
+
 def load_audio(path: str):
     """16 kHz mono float32, or AudioError with a one-line message."""
     return mc_audio().load_audio(path)

@@ -4,6 +4,7 @@ thread that sends messages through a queue. The main thread (jobs.py) writes key
 from __future__ import annotations
 
 import importlib.util
+import os
 import queue
 import threading
 import time
@@ -33,13 +34,20 @@ class Request:
     temperature: float = 1.0
     seed: int = 0
     takes: int = 1
-    # (take index) -> iterable of turns; None = the real model (tests pass a fake)
+    # (take index) -> iterable of turns instead of the model. Nothing in the add-on or its
+    # tests sets it any more (they run the real tiny model); kept because batch_dialogue.py
+    # passes ``stream_override`` here.
     stream_factory: Callable[[int], Iterable] | None = None
     model: object = None
+    # wav2vec2 folder for official-layout weights (TIMAR.pth); None leaves the core's own
+    # setting ($TIMAR_SPEECH_MODEL or an earlier official.set_speech_model_dir) alone
+    speech_model_dir: str | None = None
+    # time constant (model frames) of the sampling noise; 0 = independent per frame (paper)
+    noise_time_constant: float = 0.0
 
 
-# Tests replace this with a callable (take index) -> iterable of turns to run the whole
-# pipeline without a model; None in normal use.
+# Kept for batch_dialogue.py, which passes it as ``Request.stream_factory``; always None
+# in the add-on (see Request.stream_factory).
 stream_override: Callable[[int], Iterable] | None = None
 
 
@@ -62,11 +70,18 @@ def check_torch(device: str) -> None:
 _MODELS: dict = {}
 
 
-def get_model(checkpoint: str | None, device: str):
-    """Load (once) and cache the model; raises core TimarError subclasses."""
-    key = (checkpoint or "", device)
+def get_model(checkpoint: str | None, device: str, speech_model_dir: str | None = None):
+    """Load (once) and cache the model; raises core TimarError subclasses.
+
+    ``speech_model_dir`` is handed to ``official.set_speech_model_dir`` before loading, so
+    official-layout weights find their wav2vec2 front end (other checkpoints ignore it)."""
+    stamp = os.path.getmtime(checkpoint) if checkpoint and os.path.isfile(checkpoint) else None
+    # a retrained file on disk, or another speech folder, is reloaded
+    key = (checkpoint or "", device, stamp, speech_model_dir or "")
     if key not in _MODELS:
         _MODELS.clear()
+        if speech_model_dir:
+            core.mc_official().set_speech_model_dir(speech_model_dir)
         _MODELS[key] = core.mc_checkpoint().load_model(checkpoint or None, device=device)
     return _MODELS[key]
 
@@ -76,7 +91,8 @@ def prepare(request: Request) -> Request:
     if request.stream_factory is None:
         check_torch(request.device)
         try:
-            request.model = get_model(request.checkpoint, request.device)
+            request.model = get_model(request.checkpoint, request.device,
+                                      request.speech_model_dir)
         except ImportError as exc:
             raise GenerationError(f"the TIMAR core cannot load the model ({exc})") from None
     return request
@@ -89,7 +105,8 @@ def _stream(request: Request, take: int):
     opts = gen_mod.GenerationOptions(
         context_turns=request.context_turns, steps=request.steps,
         temperature=request.temperature, seed=request.seed + take, device=request.device,
-        use_cache=True)
+        use_cache=True, mask_agent_history=True,
+        noise_time_constant=request.noise_time_constant)
     gen = gen_mod.DialogueGenerator(request.model, opts)
     return gen.stream(request.audio_a, request.audio_b, motion_a=request.motion_a,
                       motion_b=request.motion_b), gen

@@ -119,13 +119,24 @@ def _show_progress(job: Job) -> None:
                 area.tag_redraw()
 
 
+def _in_window(op, **kwargs) -> None:
+    """Call an operator from a timer with a window in the context (status bar reports,
+    undo pushes); quietly skipped where that is impossible (tests, no UI)."""
+    try:
+        windows = bpy.context.window_manager.windows
+        if len(windows) and bpy.context.window is None:
+            with bpy.context.temp_override(window=windows[0]):
+                op(**kwargs)
+        else:
+            op(**kwargs)
+    except Exception:  # noqa: BLE001 - not registered (tests) or no context
+        pass
+
+
 def _report(kind: str, message: str) -> None:
     """A report in the status bar and Info editor from outside an operator."""
     print(f"TIMAR {kind}: {message}")
-    try:
-        bpy.ops.timar.report_message(kind=kind, message=message)
-    except Exception:  # noqa: BLE001 - not registered (tests) or no context
-        pass
+    _in_window(bpy.ops.timar.report_message, kind=kind, message=message)
 
 
 def _finish(job: Job) -> None:
@@ -142,10 +153,9 @@ def _finish(job: Job) -> None:
             _report('WARNING', w)
         _report('INFO', job.summary())
     if job.writers and not bpy.app.background:
-        try:
-            bpy.ops.ed.undo_push(message="TIMAR Generate")
-        except Exception:  # noqa: BLE001
-            pass
+        # the operator pushed "Generate" before any key: this closes the step, so one
+        # undo removes the whole generation
+        _in_window(bpy.ops.ed.undo_push, message="TIMAR Generate")
     with _lock:
         if _job is job:
             _job = None

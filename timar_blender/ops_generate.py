@@ -2,14 +2,14 @@
 """Generate, Cancel and the internal report operator.
 
 Generate checks everything (audio, heads against their presets, torch, device, model)
-before touching the scene. ``invoke`` (interactive) runs the model in a worker thread and
+before touching the scene. The model is the preferences' choice unless the scene sets a
+checkpoint (model_choice.py). ``invoke`` (interactive) runs the model in a worker thread and
 writes turns from a timer; ``execute`` (scripts, ``blender -b``) runs synchronously."""
-from __future__ import annotations
 
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import core, generation, jobs, rigs
+from . import core, generation, jobs, model_choice, prefs, rigs
 from .animate import RigError, TakeSettings, resolve_head
 
 USER_ERRORS = (core.TimarError, generation.GenerationError, RigError, rigs.PresetError)
@@ -48,16 +48,25 @@ def build_job(scene, target: str = 'BOTH') -> jobs.Job:
         if sp[label].head is not None:
             heads.append(_target(sp[label], label))
     audio_a, audio_b = _audio(sp["A"], "A"), _audio(sp["B"], "B")
+    choice = model_choice.resolve(prefs.get_prefs(), s.checkpoint)
     request = generation.Request(
-        audio_a, audio_b, given["A"], given["B"],
-        checkpoint=bpy.path.abspath(s.checkpoint) if s.checkpoint else None,
+        audio_a, audio_b, given["A"], given["B"], checkpoint=choice.checkpoint,
         device=s.device.lower(), context_turns=s.context_turns, steps=s.steps,
         temperature=s.temperature, seed=s.seed, takes=s.takes,
-        stream_factory=generation.stream_override)
+        speech_model_dir=choice.speech_model_dir, noise_time_constant=s.motion_coherence)
     generation.prepare(request)
     settings = TakeSettings(s.intensity_exp, s.intensity_jaw, s.intensity_head, s.smoothing,
                             s.blinks, s.seed)
-    return jobs.Job(scene.name, request, heads, s.start_frame, settings)
+    job = jobs.Job(scene.name, request, heads, s.start_frame, settings)
+    if choice.kind == model_choice.OFFICIAL and _on_cpu(request.model):
+        job.warnings.append("the official TIMAR weights run on the CPU here: expect 10-20x "
+                            "slower than real time (a CUDA GPU is much faster)")
+    return job
+
+
+def _on_cpu(model) -> bool:
+    param = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    return param is not None and param.device.type == "cpu"
 
 
 class TIMAR_OT_generate(bpy.types.Operator):

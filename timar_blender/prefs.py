@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Preferences as a set-up checklist: is PyTorch importable, is CUDA there, and an
-Install PyTorch button (pip in a subprocess into the extension's own user folder)."""
-from __future__ import annotations
+"""Preferences as a set-up checklist: is PyTorch importable, is CUDA there, an Install
+PyTorch button (pip in a subprocess into the extension's own user folder), and the model
+to generate with (bundled, official TIMAR weights with their checklist, or custom; see
+model_choice.py)."""
 
 import importlib
 import importlib.util
@@ -11,7 +12,7 @@ import sys
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import installer
+from . import installer, model_choice
 
 _install: installer.PipInstall | None = None
 _torch_info: dict = {}
@@ -152,7 +153,20 @@ class TIMAR_AddonPreferences(bpy.types.AddonPreferences):
                                description="Install offline from this folder of wheels "
                                            "(pip --no-index --find-links)")
     package_spec: StringProperty(name="Packages", default="torch",
-                                 description="What pip installs (a version can be pinned)")
+                                 description="What pip installs (a version can be pinned; "
+                                             "add transformers for the official weights)")
+    model_source: EnumProperty(name="Model", default=model_choice.BUNDLED,
+                               items=model_choice.MODEL_ITEMS,
+                               description="The model Generate uses (a scene's Checkpoint "
+                                           "option overrides it)")
+    official_checkpoint: StringProperty(name="TIMAR.pth", subtype='FILE_PATH',
+                                        description="The official TIMAR weights file")
+    speech_model_dir: StringProperty(name="wav2vec2 folder", subtype='DIR_PATH',
+                                     description="A local copy of facebook/wav2vec2-large-"
+                                                 "960h-lv60-self (config.json and weights) "
+                                                 "for the official weights")
+    custom_checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH',
+                                      description="A checkpoint trained with this project")
 
     def draw(self, _context):
         layout = self.layout
@@ -185,6 +199,7 @@ class TIMAR_AddonPreferences(bpy.types.AddonPreferences):
             err.operator("timar.show_pip_log", icon='TEXT')
         elif job is not None and job.state == "ok":
             layout.label(text="PyTorch installed", icon='CHECKMARK')
+        model_choice.draw(layout, self)
 
 
 classes = (TIMAR_OT_install_torch, TIMAR_OT_check_torch, TIMAR_OT_show_pip_log,

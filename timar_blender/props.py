@@ -1,6 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Settings stored in the .blend (Scene.timar) and the run's progress (WindowManager)."""
-from __future__ import annotations
 
 import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty,
@@ -25,10 +24,15 @@ def _is_head(_self, obj):
     return obj.type in {'MESH', 'ARMATURE'}
 
 
+# A PointerProperty with a poll callback makes the 4.2 bpy module segfault at exit (even
+# after unregistering); there the picker lists every object and Generate checks the type.
+_HEAD_POLL = {"poll": _is_head} if bpy.app.version >= (4, 3, 0) else {}
+
+
 class TIMAR_PG_speaker(bpy.types.PropertyGroup):
     audio: StringProperty(name="Audio", subtype='FILE_PATH',
                           description="Speech of this speaker (wav, flac, ogg, mp3)")
-    head: PointerProperty(name="Head", type=bpy.types.Object, poll=_is_head,
+    head: PointerProperty(name="Head", type=bpy.types.Object, **_HEAD_POLL,
                           description="A mesh with shape keys, an armature, or a mesh "
                                       "parented to an armature")
     preset: EnumProperty(name="Rig", items=PRESET_ITEMS, default=DEFAULT_PRESET,
@@ -65,8 +69,15 @@ class TIMAR_PG_settings(bpy.types.PropertyGroup):
         ('AUTO', "Auto", "CUDA when available, else the CPU"),
         ('CPU', "CPU", "Always the CPU"),
         ('CUDA', "CUDA", "An NVIDIA GPU (fails when none is available)")])
+    motion_coherence: FloatProperty(
+        name="Motion coherence", default=0.0, min=0.0, soft_max=25.0, max=250.0,
+        description="How long the model's sampling noise stays correlated, in model frames "
+                    "(1/25 s): higher values drift smoothly instead of jittering frame to "
+                    "frame; 0 = independent per-frame sampling, as in the paper")
     checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH',
-                               description="A TIMAR checkpoint; empty = the bundled model")
+                               description="A TIMAR checkpoint for this scene, overriding the "
+                                           "model chosen in the preferences; empty = the "
+                                           "preferences' choice")
 
 
 class TIMAR_PG_progress(bpy.types.PropertyGroup):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import generation, jobs
+from . import generation, jobs, model_choice, prefs
 
 
 class _TimarPanel:
@@ -65,11 +65,13 @@ class VIEW3D_PT_timar_options(_TimarPanel, bpy.types.Panel):
         for name in ("intensity_exp", "intensity_jaw", "intensity_head"):
             col.prop(s, name)
         col = self.layout.column(align=True)
+        col.prop(s, "motion_coherence")
         col.prop(s, "smoothing")
         col.prop(s, "blinks")
         col = self.layout.column(align=True)
         col.prop(s, "device")
         col.prop(s, "checkpoint")
+        col.label(text=model_choice.describe(prefs.get_prefs(context), s.checkpoint))
 
 
 class VIEW3D_PT_timar_generate(_TimarPanel, bpy.types.Panel):

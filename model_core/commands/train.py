@@ -14,7 +14,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="checkpoint to write (EMA weights)")
     p.add_argument("--model", choices=("timar", "dualtalk"), default="timar",
                    help="timar (default) or the DualTalk-architecture baseline")
-    p.add_argument("--preset", default="small", help="TIMAR size preset: tiny | small | large")
+    p.add_argument("--preset", default="small",
+                   help="size preset: tiny | small | large (TIMAR); tiny | paper (DualTalk baseline, "
+                        "default paper)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field, e.g. --set attention=full --set head=mlp")
     p.add_argument("--epochs", type=int, default=10)
@@ -30,6 +32,8 @@ def register(sub) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT.train")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                   help="bf16 autocast (auto: on CUDA only; CPUs with AVX512-BF16/AMX gain too)")
     p.set_defaults(func=run)
 
 
@@ -50,8 +54,12 @@ def build_model(args, dataset):
     from ..train import motion_stats
 
     if args.model == "dualtalk":
-        from ..baselines.dualtalk import DualTalkBaseline, DualTalkConfig, save_baseline
-        model = DualTalkBaseline(DualTalkConfig(**_parse_overrides(args.set)))
+        from ..baselines.dualtalk import PRESETS, DualTalkBaseline, preset, save_baseline
+        name = args.preset if args.preset in PRESETS else "paper"
+        try:
+            model = DualTalkBaseline(preset(name, **_parse_overrides(args.set)))
+        except (TypeError, ValueError) as exc:
+            raise TimarError(f"bad baseline config: {exc}") from None
         saver = lambda path, m, meta: save_baseline(path, m, meta=meta)  # noqa: E731
     else:
         from ..checkpoint import save_checkpoint
@@ -82,7 +90,8 @@ def run(args) -> int:
     options = TrainOptions(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                            warmup_steps=args.warmup_steps, ema_decay=args.ema,
                            grad_clip=args.grad_clip, save_every=args.save_every,
-                           max_minutes=args.max_minutes, seed=args.seed, device=args.device)
+                           max_minutes=args.max_minutes, seed=args.seed, device=args.device,
+                           precision=args.precision)
     trainer = Trainer(model, dataset, options, args.out, saver, resume=args.resume,
                       log=lambda *a, **k: print(*a, file=sys.stderr, **k))
     trainer.log(f"training {args.model} ({n_params / 1e6:.2f} M parameters) on {len(dataset)} "

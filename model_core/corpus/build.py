@@ -108,7 +108,7 @@ def voice_pair(task: Task, rng: np.random.Generator) -> list[tuple[str, str]]:
     return [pool[int(i)], pool[int(j)]]
 
 
-def make_talkers(task: Task, rngs: list[np.random.Generator]):
+def make_talkers(task: Task, rngs: list[np.random.Generator]) -> tuple[list, list[dict]]:
     """The two talkers of a dialogue and a description of each for the manifest."""
     if task.split == "ood":
         langs = fillets.available()
@@ -181,6 +181,11 @@ def build(cfg: CorpusConfig, progress=print) -> dict:
     """Build the corpus under ``cfg.out`` and return the manifest (also written there)."""
     check_tools(cfg)
     motion_stats.load(cfg.stats_path)             # fail early if missing
+    for split in cfg.splits:
+        folder = os.path.join(cfg.out, split)
+        if os.path.isdir(folder) and os.listdir(folder):
+            raise TimarError(f"{folder} is not empty; build into a new folder (old dialogues "
+                             "would mix with the new ones)")
     tasks = plan(cfg)
     t0 = time.time()
     entries: list[dict] = []

@@ -25,6 +25,8 @@ from .voices import trim_silence
 SOUND_ROOT = "/usr/share/games/fillets-ng/sound"
 LANGUAGES = ("nl", "cs")
 CHARACTERS = {"m": "small fish", "v": "big fish"}
+BACKCHANNEL_CANDIDATES = 100       # smallest files checked for short lines
+BACKCHANNEL_MAX_S = 1.3
 _NAME = re.compile(r"^[a-z0-9]+-([mv])-[a-z0-9_]+\.ogg$")
 
 
@@ -47,7 +49,7 @@ def available(root: str = SOUND_ROOT) -> list[str]:
 @dataclass
 class FishTalker:
     """One fish of one language: speaks its lines in order (from a random start), and
-    uses its short lines (< 1 s) as backchannels."""
+    uses its short lines (<= 1.3 s) as backchannels."""
 
     lang: str
     who: str
@@ -80,8 +82,10 @@ class FishTalker:
     def backchannel(self, rng: np.random.Generator) -> np.ndarray | None:
         if self._short is None:
             # Short lines by file size first (cheap), then by decoded length.
-            small = [p for p in sorted(self.paths, key=os.path.getsize) if os.path.getsize(p) > 2000][:40]
-            self._short = [p for p in small if len(self._load(p)) < 16000]
+            small = [p for p in sorted(self.paths, key=os.path.getsize)
+                     if os.path.getsize(p) > 2000][:BACKCHANNEL_CANDIDATES]
+            self._short = [p for p in small
+                           if 0.25 * 16000 <= len(self._load(p)) <= BACKCHANNEL_MAX_S * 16000]
         if not self._short:
             return None
         return self._load(self._short[int(rng.integers(len(self._short)))])

@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Batch generation without opening Blender (see BATCH_README_SECTION.md).
+
+    python -m timar_blender.batch --sample --render --out out/sample
+    python -m timar_blender.batch --manifest dialogues.csv --render --out out --shard 0/4
+    blender -b --python-expr "import timar_blender.batch as b, sys; sys.exit(b.main())" -- ARGS
+
+Exit status: 0 every dialogue done (or already complete), 1 some failed, 2 nothing could
+start (bad options, manifest or model)."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from . import core, generation, jobs, ops_scene, prefs
+from .batch_dialogue import BatchSettings, process
+from .batch_manifest import (ManifestError, check_unique, load_manifest, make_dialogue,
+                             parse_shard, sample_dialogue, select_shard)
+from .batch_outputs import Outputs, completion, write_json
+from .batch_progress import Progress
+from .render import ENGINES, RenderOptions, parse_resolution
+
+PROG = "python -m timar_blender.batch"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=PROG, description=(
+        "Generate TIMAR dialogues into .blend files (and optionally MP4 + contact sheet) "
+        "without opening Blender. Finished dialogues are skipped on a re-run."))
+    src = p.add_argument_group("what to process (one of)")
+    src.add_argument("--sample", action="store_true", help="the bundled sample dialogue (output name 'sample')")
+    src.add_argument("--audio-a", help="speaker A's audio (with --audio-b)")
+    src.add_argument("--audio-b", help="speaker B's audio")
+    src.add_argument("--manifest", help="CSV or JSON: one dialogue per row (audio_a, audio_b, "
+                                        "and optional name, template, head_a, head_b, preset)")
+    one = p.add_argument_group("a single dialogue (--audio-a/--audio-b)")
+    one.add_argument("--name", help="output name (default: from the audio file name)")
+    one.add_argument("--template", help="a .blend holding the two heads (default: demo heads)")
+    one.add_argument("--head-a", help="speaker A's head object in the template")
+    one.add_argument("--head-b", help="speaker B's head object in the template")
+    one.add_argument("--preset", help="rig preset (timar_demo, flame, arkit) or a mapping .json")
+    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--shard", help="I/N: process dialogues I, I+N, I+2N... (0 <= I < N)")
+    p.add_argument("--force", action="store_true", help="redo dialogues that are complete")
+    p.add_argument("--list", action="store_true",
+                   help="only list this shard's dialogues and whether each is complete")
+    gen = p.add_argument_group("generation")
+    gen.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
+    gen.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--context-turns", type=int, default=7)
+    gen.add_argument("--steps", type=int, default=5, help="diffusion sampling steps")
+    gen.add_argument("--temperature", type=float, default=1.0)
+    ren = p.add_argument_group("rendering")
+    ren.add_argument("--render", action="store_true", help="also write NAME.mp4 and NAME_contact.png")
+    ren.add_argument("--engine", default="CYCLES", type=str.upper, choices=ENGINES)
+    ren.add_argument("--resolution", default="480x270", help="WIDTHxHEIGHT (default 480x270)")
+    ren.add_argument("--samples", type=int, default=0,
+                     help="render samples (default: Cycles 4, EEVEE 16)")
+    ren.add_argument("--frames-step", type=int, default=0,
+                     help="contact sheet: every N-th frame (default: 12 frames spread evenly)")
+    ren.add_argument("--render-timeout", type=float, default=300.0,
+                     help="stop a render that makes no progress for this many seconds")
+    return p
+
+
+def _argv(argv):
+    if argv is not None:
+        return list(argv)
+    if "--" in sys.argv:                       # blender -b --python-expr ... -- ARGS
+        return sys.argv[sys.argv.index("--") + 1:]
+    return sys.argv[1:]
+
+
+def collect(args) -> list:
+    """The dialogues named by the options, in order."""
+    chosen = [bool(args.sample), bool(args.audio_a or args.audio_b), bool(args.manifest)]
+    if sum(chosen) != 1:
+        raise ManifestError("choose one of --sample, --audio-a/--audio-b or --manifest")
+    single = any((args.name, args.template, args.head_a, args.head_b, args.preset))
+    if args.manifest:
+        if single:
+            raise ManifestError("--name, --template, --head-a/-b and --preset are for one "
+                                "dialogue; put them in the manifest's columns")
+        return load_manifest(args.manifest)
+    if args.sample:
+        found = ops_scene.sample_audio()
+        if found is None:
+            raise ManifestError("the bundled sample dialogue (assets/sample) is missing")
+        d = sample_dialogue(Path(found[0]).parent.parent)
+        if single:
+            raise ManifestError("--sample uses the demo heads; for other heads use "
+                                "--audio-a/--audio-b with --template")
+        return [d]
+    if not (args.audio_a and args.audio_b):
+        raise ManifestError("give both --audio-a and --audio-b")
+    row = {"audio_a": args.audio_a, "audio_b": args.audio_b, "name": args.name,
+           "template": args.template, "head_a": args.head_a, "head_b": args.head_b,
+           "preset": args.preset}
+    dialogues = [make_dialogue(row, Path.cwd())]
+    check_unique(dialogues, "command line")
+    return dialogues
+
+
+def settings_from(args) -> BatchSettings:
+    w, h = parse_resolution(args.resolution)
+    if args.samples < 0 or args.frames_step < 0:
+        raise ValueError("--samples and --frames-step must be >= 0")
+    return BatchSettings(
+        out=Path(args.out).resolve(), checkpoint=str(Path(args.checkpoint).resolve())
+        if args.checkpoint else None, device=args.device, seed=args.seed,
+        context_turns=args.context_turns, steps=args.steps, temperature=args.temperature,
+        render=args.render, render_options=RenderOptions(args.engine, w, h, args.samples),
+        frames_step=args.frames_step, stall_timeout=args.render_timeout)
+
+
+def load_model(settings: BatchSettings) -> None:
+    """Load the model once before the first dialogue; raises a one-line error."""
+    if not generation.torch_available():
+        prefs.add_site_packages()        # PyTorch installed by the extension's preferences
+    generation.check_torch(settings.device)
+    generation.get_model(settings.checkpoint, settings.device)
+
+
+def _error(msg: str) -> int:
+    print(f"timar batch: error: {msg}", file=sys.stderr, flush=True)
+    return 2
+
+
+def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) -> int:
+    """Process this shard's dialogues in order; returns the exit status."""
+    todo = select_shard(dialogues, *shard)
+    label = f" shard {shard[0]}/{shard[1]}" if args.shard else ""
+    progress = Progress(len(todo), label)
+    progress.line(f"[batch{label}] {len(todo)} of {len(dialogues)} dialogues -> {settings.out}")
+    if args.list:
+        for index, d in todo:
+            why = completion(Outputs(settings.out, d.name), settings.describe(d), settings.render)
+            progress.line(f"{index}\t{d.name}\t{'complete' if why is None else why}")
+        return 0
+    settings.out.mkdir(parents=True, exist_ok=True)
+    summary, model_ready = [], False
+    for pos, (index, dialogue) in enumerate(todo, 1):
+        progress.begin(pos, dialogue.name)
+        reason = "forced" if args.force else completion(
+            Outputs(settings.out, dialogue.name), settings.describe(dialogue), settings.render)
+        if reason is None:
+            progress.end("skipped", 0.0, "outputs complete")
+            summary.append({"index": index, "name": dialogue.name, "status": "skipped"})
+            continue
+        if not model_ready:
+            try:
+                load_model(settings)
+            except (core.TimarError, generation.GenerationError) as exc:
+                return _error(str(exc))
+            model_ready = True
+        progress.step(f"to do: {reason}", force=True)
+        start = time.monotonic()
+        report = process(dialogue, settings, progress.step)
+        progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
+        summary.append({"index": index, "name": dialogue.name, "status": report["status"],
+                        "error": report.get("error"), "seconds": report.get("seconds")})
+    name = f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
+    write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
+                                     "failed": progress.failed, "skipped": progress.skipped,
+                                     "dialogues": summary})
+    progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
+    return 1 if progress.failed else 0
+
+
+def _on_terminate(signum, _frame):
+    raise SystemExit(128 + signum)     # unwinds: temporary files removed, render child killed
+
+
+def main(argv=None) -> int:
+    """Run the batch; ``argv`` None reads sys.argv (after '--' inside Blender)."""
+    args = build_parser().parse_args(_argv(argv))
+    try:
+        dialogues = collect(args)
+        settings = settings_from(args)
+        shard = parse_shard(args.shard) if args.shard else (0, 1)
+    except (ManifestError, ValueError) as exc:
+        return _error(str(exc))
+    on_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_terminate) if on_main else None
+    try:
+        return run_all(args, dialogues, settings, shard)
+    finally:
+        jobs.shutdown()
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

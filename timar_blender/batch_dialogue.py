@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One dialogue of a batch: the stage (demo heads or a template's heads), both audio
+tracks in the sequencer, the generated takes, the .blend, the optional render (MP4 and
+contact sheet) and the JSON report. Every file is written under a temporary name and
+renamed when complete; the report is written last."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import bpy
+
+from . import core, generation, jobs, mapping, rigs, scene_setup
+from . import render as renderer
+from .animate import RigError, TakeSettings, resolve_head, scene_fps
+from .batch_contact import pick_frames, write_contact_sheet
+from .batch_manifest import Dialogue
+from .batch_mp4 import mp4_tracks
+from .batch_outputs import REPORT_VERSION, Outputs, clean_partials, publish, write_json
+
+DEMO_PRESET = "timar_demo"
+TEMPLATE_PRESETS = ("flame", "arkit", "timar_demo")     # tried in order for a template
+USER_ERRORS = (core.TimarError, generation.GenerationError, RigError, rigs.PresetError,
+               scene_setup.SceneSetupError, renderer.RenderError, OSError)
+
+
+class DialogueError(RuntimeError):
+    """This dialogue cannot be made; the message says why and what to do."""
+
+
+@dataclass
+class BatchSettings:
+    out: Path
+    checkpoint: str | None = None
+    device: str = "auto"
+    seed: int = 0
+    context_turns: int = 7
+    steps: int = 5
+    temperature: float = 1.0
+    render: bool = False
+    render_options: renderer.RenderOptions = field(default_factory=renderer.RenderOptions)
+    frames_step: int = 0
+    stall_timeout: float = 300.0
+
+    def checkpoint_id(self) -> str:
+        """The checkpoint's content hash, so a retrained model redoes the batch while a
+        copy of the same file on another machine does not."""
+        path = Path(self.checkpoint) if self.checkpoint else core.mc_checkpoint().bundled_checkpoint()
+        try:
+            st = path.stat()
+        except OSError:
+            return str(path)
+        return _file_hash(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+    def describe(self, dialogue: Dialogue) -> dict:
+        """What the outputs depend on; a re-run redoes a dialogue when this changed."""
+        described = {
+            "inputs": dialogue.inputs(),
+            "generation": {"checkpoint": self.checkpoint_id(), "device": self.device,
+                           "seed": self.seed, "context_turns": self.context_turns,
+                           "steps": self.steps, "temperature": self.temperature}}
+        if self.render:
+            described["render"] = {**asdict(self.render_options),
+                                   "samples": self.render_options.samples_used(),
+                                   "frames_step": self.frames_step}
+        return described
+
+
+@functools.lru_cache(maxsize=4)
+def _file_hash(path: str, _size: int, _mtime: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ the stage
+def _new_scene(dialogue: Dialogue):
+    """An empty scene with the demo heads, or the template opened; returns (scene, heads)."""
+    if not dialogue.template:
+        bpy.ops.wm.read_homefile(use_empty=True)
+        scene = bpy.context.scene
+        scene.render.fps, scene.render.fps_base = 25, 1.0
+        scene.frame_start = 1
+        return scene, scene_setup.add_demo_heads(scene)
+    if not os.path.isfile(dialogue.template):
+        raise DialogueError(f"template not found: {dialogue.template}")
+    try:
+        bpy.ops.wm.open_mainfile(filepath=dialogue.template, load_ui=False)
+    except RuntimeError as exc:
+        raise DialogueError(f"cannot open the template {dialogue.template}: "
+                            f"{str(exc).strip().splitlines()[-1]}") from None
+    scene = bpy.context.scene
+    heads = []
+    for label, name in (("head_a", dialogue.head_a), ("head_b", dialogue.head_b)):
+        obj = bpy.data.objects.get(name)
+        if obj is None:
+            names = ", ".join(sorted(o.name for o in bpy.data.objects
+                                     if o.type in {'MESH', 'ARMATURE'})[:12])
+            raise DialogueError(f"{label}: the template has no object named '{name}' "
+                                f"(meshes and armatures in it: {names or 'none'})")
+        heads.append(obj)
+    return scene, tuple(heads)
+
+
+def _preset(dialogue: Dialogue, heads) -> rigs.Preset:
+    """The named preset (key or mapping .json) checked against both heads, or the first
+    shipped preset both heads fit."""
+    if dialogue.preset:
+        preset = (rigs.load_preset_file(dialogue.preset) if dialogue.preset.endswith(".json")
+                  else rigs.get_preset(dialogue.preset))
+        for head in heads:
+            resolve_head(head, preset)
+        return preset
+    keys = (DEMO_PRESET,) if not dialogue.template else TEMPLATE_PRESETS
+    errors = []
+    for key in keys:
+        preset = rigs.get_preset(key)
+        try:
+            for head in heads:
+                resolve_head(head, preset)
+            return preset
+        except RigError as exc:
+            errors.append(str(exc))
+    raise DialogueError(f"the heads fit none of the rig presets {', '.join(keys)}; name one "
+                        f"(or a mapping .json) in the 'preset' column or with --preset "
+                        f"({errors[0]})")
+
+
+# ------------------------------------------------------------------ generation
+@dataclass
+class _ReportingJob(jobs.Job):
+    """A job that also calls ``on_turn(progress)`` after each turn is written."""
+    on_turn: Callable | None = None
+
+    def handle(self, msg) -> None:
+        super().handle(msg)
+        if msg[0] == "turn" and self.on_turn is not None:
+            self.on_turn(self.progress)
+
+
+def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, step):
+    request = generation.Request(
+        audio[0], audio[1], checkpoint=settings.checkpoint, device=settings.device,
+        context_turns=settings.context_turns, steps=settings.steps,
+        temperature=settings.temperature, seed=settings.seed, takes=1,
+        stream_factory=generation.stream_override)
+    generation.prepare(request)
+    targets = [jobs.HeadTarget(label, head.name, preset) for label, head in zip("AB", heads)]
+
+    def on_turn(p):
+        step(f"generating: turn {p.turns_done}/{p.turns_total}, RTF {p.rtf:.2f}",
+             force=p.turns_done == p.turns_total)
+
+    job = _ReportingJob(scene.name, request, targets, start, TakeSettings(seed=settings.seed),
+                        on_turn=on_turn)
+    jobs.run_sync(job)
+    if job.state != "done":
+        raise DialogueError(f"generation {job.state}: {job.error or 'stopped'}")
+    return job
+
+
+# ------------------------------------------------------------------ rendering
+def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) -> None:
+    frames = pick_frames(scene.frame_start, scene.frame_end, settings.frames_step)
+    total = scene.frame_end - scene.frame_start + 1
+    stills_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}_stills.", suffix=".partial",
+                                       dir=out.folder))
+    tmp_mp4, tmp_png = out.temp(out.mp4), out.temp(out.contact)
+    state = {"movie_start": None, "frames": 0, "stills": 0}
+
+    def on_progress(kind, _value):
+        if kind == "still":
+            state["stills"] += 1
+            step(f"contact sheet: frame {state['stills']}/{len(frames)}",
+                 force=state["stills"] == len(frames))
+        elif kind == "movie":
+            state["movie_start"] = time.monotonic()
+        elif kind == "frame" and state["movie_start"] is not None:
+            state["frames"] += 1
+            n = state["frames"]
+            spf = (time.monotonic() - state["movie_start"]) / n
+            step(f"rendering: frame {n}/{total}, {spf:.2f} s/frame, "
+                 f"~{spf * (total - n):.0f} s left", force=n == total)
+
+    try:
+        res = renderer.run_child(str(out.blend), settings.render_options, str(tmp_mp4), frames,
+                               str(stills_dir), on_progress, settings.stall_timeout)
+        if not res.ok:
+            raise DialogueError(res.message)
+        tracks = mp4_tracks(tmp_mp4)
+        if not any(t["kind"] == "video" for t in tracks):
+            raise DialogueError(f"the render wrote no readable movie ({out.mp4.name})")
+        if not any(t["kind"] == "audio" for t in tracks):
+            report["warnings"].append("the MP4 has no sound (this Blender build has no audio)")
+        stills = [str(stills_dir / f"still_{f:05d}.png") for f in frames]
+        missing = [s for s in stills if not os.path.isfile(s)]
+        if missing:
+            raise DialogueError(f"the render wrote {len(stills) - len(missing)} of "
+                                f"{len(stills)} contact-sheet frames")
+        size = write_contact_sheet(stills, str(tmp_png))
+        publish(tmp_png, out.contact)
+        publish(tmp_mp4, out.mp4)
+        movie_s = (time.monotonic() - state["movie_start"]) if state["movie_start"] else None
+        report["render"] = {
+            **asdict(settings.render_options), "samples": settings.render_options.samples_used(),
+            "frames": total, "seconds": round(res.seconds, 2),
+            "movie_seconds": round(movie_s, 2) if movie_s else None,
+            "seconds_per_frame": round(movie_s / total, 3) if movie_s else None,
+            "mp4_tracks": tracks, "contact_sheet_frames": frames,
+            "contact_sheet_size": list(size)}
+        report["outputs"]["mp4"] = out.mp4.name
+        report["outputs"]["contact_sheet"] = out.contact.name
+    finally:
+        shutil.rmtree(stills_dir, ignore_errors=True)
+        tmp_mp4.unlink(missing_ok=True)
+        tmp_png.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ one dialogue
+def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
+    renderer.configure(scene, settings.render_options)
+    if bpy.app.build_options.codec_ffmpeg:
+        renderer.set_movie_output(scene, str(out.mp4.resolve()))
+    tmp = out.temp(out.blend)
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        publish(tmp, out.blend)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _make(dialogue: Dialogue, settings: BatchSettings, out: Outputs, report: dict, step) -> None:
+    audio = (core.load_audio(dialogue.audio_a), core.load_audio(dialogue.audio_b))
+    scene, heads = _new_scene(dialogue)
+    preset = _preset(dialogue, heads)
+    start = scene.frame_start
+    if bpy.app.build_options.audaspace:
+        scene_setup.add_audio_to_sequencer(scene, dialogue.audio_a, dialogue.audio_b, start)
+    else:
+        report["warnings"].append("this Blender build has no audio (the bpy 4.2 wheel): "
+                                  "the .blend has no sound strips")
+    step("generating", force=True)
+    job = _generate(scene, heads, preset, audio, settings, start, step)
+    report["warnings"] += job.warnings
+    frames25 = max(len(w.motion) for w in job.writers.values())
+    fps = scene_fps(scene)
+    scene.frame_start = start
+    scene.frame_end = start + mapping.scene_frame_count(frames25, fps) - 1
+    scene.frame_set(start)
+    p = job.progress
+    report.update({
+        "heads": {"A": heads[0].name, "B": heads[1].name}, "preset": preset.key,
+        "takes": job.take_names, "turns": p.turns_total,
+        "audio_seconds": round(frames25 / mapping.MODEL_FPS, 3),
+        "fps": fps, "frame_start": scene.frame_start, "frame_end": scene.frame_end,
+        "generation": {"seconds": round(p.elapsed, 3),
+                       "realtime_factor": round(p.elapsed / max(frames25 / mapping.MODEL_FPS,
+                                                                1e-9), 4)}})
+    _save_blend(out, scene, settings)
+    report["outputs"]["blend"] = out.blend.name
+    if settings.render:
+        step("rendering", force=True)
+        _render(out, scene, settings, report, step)
+
+
+def process(dialogue: Dialogue, settings: BatchSettings, step) -> dict:
+    """Make one dialogue's outputs and write its report; never raises for a user error
+    (the report says "failed" and why). ``step(text, force=False)`` shows progress."""
+    out = Outputs(Path(settings.out), dialogue.name)
+    out.folder.mkdir(parents=True, exist_ok=True)
+    clean_partials(out.folder, dialogue.name)
+    started = time.monotonic()
+    report = {"report_version": REPORT_VERSION, "name": dialogue.name, "status": "failed",
+              "error": None, "warnings": [], "outputs": {},
+              "settings": settings.describe(dialogue),
+              "blender": bpy.app.version_string, "host": platform.node()}
+    try:
+        _make(dialogue, settings, out, report, step)
+        report["status"] = "ok"
+    except USER_ERRORS + (DialogueError,) as exc:
+        report["error"] = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in the report
+        report["error"] = f"unexpected error: {exc!r}"
+        report["traceback"] = traceback.format_exc()
+        print(report["traceback"], flush=True)
+    finally:
+        jobs.shutdown()
+    report["seconds"] = round(time.monotonic() - started, 2)
+    report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    write_json(out.report, report)
+    return report

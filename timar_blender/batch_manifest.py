@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a batch processes: dialogues from the command line, the bundled sample, or a
+manifest (CSV or JSON), and the shard of them this process takes. No bpy.
+
+Manifest columns (CSV header or JSON keys): ``audio_a``, ``audio_b`` (required); ``name``,
+``template``, ``head_a``, ``head_b``, ``preset`` (optional). Relative paths are relative
+to the manifest's folder. JSON is a list of objects, or ``{"dialogues": [...]}``."""
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+COLUMNS = ("audio_a", "audio_b", "name", "template", "head_a", "head_b", "preset")
+REQUIRED = ("audio_a", "audio_b")
+SAMPLE_NAME = "sample"
+_SPEAKER_SUFFIX = re.compile(r"[_-]?(speaker|spk|s)?[_-]?(1|a)$", re.IGNORECASE)
+
+
+class ManifestError(ValueError):
+    """The dialogue list cannot be used; the message names the file, row and fix."""
+
+
+@dataclass(frozen=True)
+class Dialogue:
+    name: str
+    audio_a: str
+    audio_b: str
+    template: str = ""
+    head_a: str = ""
+    head_b: str = ""
+    preset: str = ""          # "" = timar_demo for the demo heads, auto-detected for templates
+
+    def inputs(self) -> dict:
+        return {k: getattr(self, k) for k in COLUMNS}
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe output name: letters, digits, '.', '_' and '-'."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip()).strip("._")
+    return name or "dialogue"
+
+
+def default_name(audio_a: str) -> str:
+    """'talk01_speaker1.wav' -> 'talk01'."""
+    stem = Path(audio_a).stem
+    return safe_name(_SPEAKER_SUFFIX.sub("", stem) or stem)
+
+
+def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> Dialogue:
+    """A Dialogue from a row of strings; relative paths resolved against ``base``."""
+    unknown = sorted(k for k in row if k and k not in COLUMNS)
+    if unknown:
+        raise ManifestError(f"{where}unknown column(s) {', '.join(unknown)}; "
+                            f"use {', '.join(COLUMNS)}")
+    vals = {k: str(row.get(k) or "").strip() for k in COLUMNS}
+    for key in REQUIRED:
+        if not vals[key]:
+            raise ManifestError(f"{where}'{key}' is empty; every dialogue needs audio_a and audio_b")
+    for key in ("audio_a", "audio_b", "template", "preset"):
+        if key == "preset" and not vals[key].lower().endswith(".json"):
+            continue            # a shipped preset's key, not a file
+        if vals[key] and base is not None and not Path(vals[key]).is_absolute():
+            vals[key] = str((base / vals[key]).resolve())
+    if vals["template"] and not (vals["head_a"] and vals["head_b"]):
+        raise ManifestError(f"{where}a template needs head_a and head_b: the names of the two "
+                            "head objects in it")
+    if (vals["head_a"] or vals["head_b"]) and not vals["template"]:
+        raise ManifestError(f"{where}head_a/head_b name objects of a template: "
+                            "give the template .blend too")
+    vals["name"] = safe_name(vals["name"]) if vals["name"] else default_name(vals["audio_a"])
+    return Dialogue(**vals)
+
+
+def _rows_from_csv(path: Path) -> list[dict]:
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        sample = fh.read(4096)
+        fh.seek(0)
+        try:
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        except csv.Error:
+            dialect = csv.excel
+        reader = csv.DictReader(fh, dialect=dialect)
+        if not reader.fieldnames or not set(REQUIRED) <= {f.strip() for f in reader.fieldnames}:
+            raise ManifestError(f"{path}: the first line must be a header naming at least "
+                                "audio_a,audio_b (optional: name,template,head_a,head_b,preset)")
+        rows = []
+        for row in reader:
+            if None in row:
+                raise ManifestError(f"{path} line {reader.line_num}: more fields than the "
+                                    "header has columns (quote values that hold commas)")
+            if any((v or "").strip() for v in row.values()):    # skip blank lines
+                rows.append({k.strip(): v for k, v in row.items()})
+        return rows
+
+
+def _rows_from_json(path: Path) -> list[dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ManifestError(f"{path}: not valid JSON ({exc})") from None
+    if isinstance(data, dict):
+        data = data.get("dialogues")
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ManifestError(f"{path}: expected a list of dialogue objects, or "
+                            "{\"dialogues\": [...]}")
+    return data
+
+
+def load_manifest(path) -> list[Dialogue]:
+    """Read a CSV or JSON manifest; raises ManifestError naming the file and row."""
+    path = Path(path)
+    if not path.is_file():
+        raise ManifestError(f"manifest not found: {path}")
+    if path.suffix.lower() == ".json":
+        rows = _rows_from_json(path)
+    elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        rows = _rows_from_csv(path)
+    else:
+        raise ManifestError(f"{path}: a manifest must be .csv or .json")
+    if not rows:
+        raise ManifestError(f"{path}: no dialogues in the manifest")
+    base = path.resolve().parent
+    dialogues = [make_dialogue(r, base, f"{path.name} dialogue {i + 1}: ")
+                 for i, r in enumerate(rows)]
+    check_unique(dialogues, str(path))
+    return dialogues
+
+
+def check_unique(dialogues: list[Dialogue], source: str) -> None:
+    seen: dict[str, int] = {}
+    for i, d in enumerate(dialogues):
+        if d.name.lower() in seen:
+            raise ManifestError(f"{source}: two dialogues are named '{d.name}' (entries "
+                                f"{seen[d.name.lower()] + 1} and {i + 1}); give each a unique name")
+        seen[d.name.lower()] = i
+
+
+def sample_dialogue(assets: Path) -> Dialogue:
+    a = assets / "sample" / "sample_speaker1.wav"
+    b = assets / "sample" / "sample_speaker2.wav"
+    if not (a.is_file() and b.is_file()):
+        raise ManifestError(f"the bundled sample dialogue is missing ({a.parent}); "
+                            "use --audio-a/--audio-b or --manifest")
+    return Dialogue(SAMPLE_NAME, str(a), str(b))
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """'I/N' -> (I, N) with 0 <= I < N."""
+    m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+    if not m or int(m.group(2)) < 1 or int(m.group(1)) >= int(m.group(2)):
+        raise ManifestError(f"--shard must be I/N with 0 <= I < N (e.g. 0/4), got '{text}'")
+    return int(m.group(1)), int(m.group(2))
+
+
+def select_shard(dialogues: list[Dialogue], index: int, count: int) -> list[tuple[int, Dialogue]]:
+    """Every count-th dialogue starting at index, with its position in the whole list."""
+    return [(i, d) for i, d in enumerate(dialogues) if i % count == index]
