@@ -80,6 +80,19 @@ def read_checkpoint(path) -> dict:
             f"{path}: not a PyTorch checkpoint (cannot read it: {type(exc).__name__})") from None
 
 
+def check_state_dict(expected: dict, state: dict, problem: str) -> None:
+    """Raise CheckpointError(problem + details) unless ``state`` has exactly the keys and
+    shapes of ``expected``."""
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        detail = "; ".join(f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
+                           for label, keys in (("missing", missing), ("unexpected", unexpected),
+                                               ("wrong shape", wrong)) if keys)
+        raise CheckpointError(f"{problem} ({detail})")
+
+
 def model_from_payload(payload: dict, source: str = "checkpoint"):
     """Build a TimarModel from a loaded payload, checking that weights match the config."""
     from .model import TimarModel
@@ -98,15 +111,7 @@ def model_from_payload(payload: dict, source: str = "checkpoint"):
         raise CheckpointError(f"{source}: invalid config in checkpoint ({exc})") from None
     model = TimarModel(config)
     state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-    if missing or unexpected or wrong:
-        detail = "; ".join(f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
-                           for label, keys in (("missing", missing), ("unexpected", unexpected),
-                                               ("wrong shape", wrong)) if keys)
-        raise CheckpointError(f"{source}: weights do not match the saved config ({detail})")
+    check_state_dict(model.state_dict(), state, f"{source}: weights do not match the saved config")
     model.load_state_dict(state)
     model.meta = dict(payload.get("meta", {}))
     return model.eval()

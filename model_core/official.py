@@ -202,15 +202,10 @@ def release_state_dict(payload: dict, source: str = "checkpoint") -> tuple[dict,
 
 
 def _check_keys(model, state: dict, source: str) -> None:
+    from .checkpoint import check_state_dict
+
     expected = {k: v for k, v in model.state_dict().items() if k not in BUFFERS_NOT_IN_RELEASE}
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-    if missing or unexpected or wrong:
-        detail = "; ".join(f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
-                           for label, keys in (("missing", missing), ("unexpected", unexpected),
-                                               ("wrong shape", wrong)) if keys)
-        raise CheckpointError(f"{source}: weights do not match the TIMAR release layout ({detail})")
+    check_state_dict(expected, state, f"{source}: weights do not match the TIMAR release layout")
 
 
 def _args_summary(args) -> dict:

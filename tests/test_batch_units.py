@@ -247,10 +247,9 @@ def test_render_child_failure_is_one_clear_line(tmp_path):
 
 def test_readme_manifest_examples_parse(tmp_path):
     import re
-    doc = Path(batch.__file__).with_name("BATCH_README_SECTION.md")
-    if not doc.is_file():
-        pytest.skip("BATCH_README_SECTION.md was merged into the README")
-    blocks = dict(re.findall(r"```(csv|json)\n(.*?)```", doc.read_text(), re.S))
+    readme = (Path(batch.__file__).parents[1] / "README.md").read_text()
+    section = readme.split("\n## Batch rendering")[1].split("\n## ")[0]
+    blocks = dict(re.findall(r"```(csv|json)\n(.*?)```", section, re.S))
     for kind, text in blocks.items():
         (tmp_path / f"m.{kind}").write_text(text)
         ds = batch_manifest.load_manifest(tmp_path / f"m.{kind}")

@@ -89,3 +89,14 @@ def test_presets_build_and_large_matches_the_paper():
         TimarConfig(width=65, heads=2)
     assert TimarConfig.from_dict(preset("tiny").to_dict()) == preset("tiny")
     assert sum(p.numel() for p in TimarModel(preset("tiny")).parameters()) < 1_000_000
+
+
+def test_export_command_writes_a_half_precision_copy(tiny_checkpoint, tmp_path):
+    from model_core import cli
+
+    out = tmp_path / "shipped.pt"
+    assert cli.main(["export", str(tiny_checkpoint), str(out), "--half"]) == 0
+    payload = torch.load(out, weights_only=True)
+    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    assert payload["meta"]["half"] is True
+    assert load_model(out, device="cpu").config == load_model(tiny_checkpoint, device="cpu").config

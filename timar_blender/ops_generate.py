@@ -156,12 +156,4 @@ class TIMAR_OT_report_message(bpy.types.Operator):
 
 classes = (TIMAR_OT_generate, TIMAR_OT_cancel, TIMAR_OT_report_message)
 
-
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(classes)

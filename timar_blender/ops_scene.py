@@ -63,12 +63,4 @@ class TIMAR_OT_add_audio_to_sequencer(bpy.types.Operator):
 
 classes = (TIMAR_OT_add_demo_heads, TIMAR_OT_add_audio_to_sequencer)
 
-
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(classes)

@@ -100,12 +100,4 @@ class VIEW3D_PT_timar_generate(_TimarPanel, bpy.types.Panel):
 classes = (VIEW3D_PT_timar, VIEW3D_PT_timar_speaker_a, VIEW3D_PT_timar_speaker_b,
            VIEW3D_PT_timar_options, VIEW3D_PT_timar_generate)
 
-
-def register():
-    for cls in classes:
-        bpy.utils.register_class(cls)
-
-
-def unregister():
-    for cls in reversed(classes):
-        bpy.utils.unregister_class(cls)
+register, unregister = bpy.utils.register_classes_factory(classes)
