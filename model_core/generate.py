@@ -97,6 +97,22 @@ def _as_motion(value, frames: int, name: str, warnings: list[str]) -> np.ndarray
     return motion.astype(np.float32)
 
 
+@dataclass
+class StreamState:
+    """Everything one dialogue's generation carries from turn to turn."""
+    start: float                    # perf_counter at the start
+    n_turns: int
+    frames: int                     # output frames (the last turn may be partial)
+    feats: torch.Tensor             # (2, n_turns, 25, feat) speech features of A and B
+    motion: torch.Tensor            # (2, n_turns, 25, 56) normalised motion, filled per turn
+    given: list                     # per head: (T, 56) motion copied through, or None
+    agents: list                    # heads generated, each the agent of one batch row
+    users: list                     # the partner of each agent
+    partner_known: list             # per agent: is its partner's motion given?
+    noise: "TemporalNoise"
+    cache: KVCache
+
+
 class TemporalNoise:
     """Standard-normal sampling noise for one turn at a time, optionally AR(1)-correlated
     along time (carried across turns), from one seeded generator."""
@@ -167,11 +183,20 @@ class DialogueGenerator:
                  _as_motion(motion_b, frames, "speaker B motion", self.warnings)]
         if given[0] is not None and given[1] is not None:
             raise TimarError("both heads' motion is given: nothing to generate")
-        with torch.inference_mode():
-            yield from self._stream(a, b, given, frames)
+        yield from self._stream(a, b, given, frames)
 
     # ---------------------------------------------------------------- internals
     def _stream(self, a: np.ndarray, b: np.ndarray, given: list, frames: int) -> Iterator[TurnResult]:
+        # Inference mode is entered around each step, never across a yield: it is
+        # thread-local state and must not leak into the caller's code between turns.
+        with torch.inference_mode():
+            state = self._start(a, b, given, frames)
+        for t in range(state.n_turns):
+            with torch.inference_mode():
+                turn = self._turn(t, state)
+            yield turn
+
+    def _start(self, a: np.ndarray, b: np.ndarray, given: list, frames: int) -> "StreamState":
         model, opt, dev = self.model, self.options, self.device
         start = time.perf_counter()
         n_turns = math.ceil(frames / TURN_FRAMES)
@@ -195,21 +220,27 @@ class DialogueGenerator:
 
         noise = TemporalNoise(opt.seed, dev, model.diffloss.noise_draws(opt.steps),
                               len(agents), opt.noise_time_constant)
-        cache = KVCache()
-        for t in range(n_turns):
-            cond = self._conditions(t, feats, motion, agents, users, partner_known, cache)
-            sample = model.diffloss.sample(cond.reshape(-1, cond.shape[-1]), opt.temperature,
-                                           opt.steps, noise=noise.next_turn())
-            motion[agents, t] = sample.view(len(agents), TURN_FRAMES, MOTION_DIM)
-            out = model.denormalize(motion[:, t]).cpu().numpy()
-            for h in (0, 1):
-                if given[h] is not None:    # copy the given motion through unchanged
-                    seg = given[h][t * TURN_FRAMES:(t + 1) * TURN_FRAMES]
-                    out[h, :len(seg)] = seg
-            n = min(TURN_FRAMES, frames - t * TURN_FRAMES)
-            done = (t * TURN_FRAMES + n) / FPS
-            yield TurnResult(t, n_turns, t * TURN_FRAMES, out[0, :n].astype(np.float32),
-                             out[1, :n].astype(np.float32), time.perf_counter() - start, done)
+        return StreamState(start, n_turns, frames, feats, motion, given, agents, users,
+                           partner_known, noise, KVCache())
+
+    def _turn(self, t: int, s: "StreamState") -> TurnResult:
+        """Generate turn t of the dialogue whose state ``_start`` made."""
+        model, opt = self.model, self.options
+        motion, agents, given, frames = s.motion, s.agents, s.given, s.frames
+        cond = self._conditions(t, s.feats, motion, agents, s.users, s.partner_known,
+                                s.cache)
+        sample = model.diffloss.sample(cond.reshape(-1, cond.shape[-1]), opt.temperature,
+                                       opt.steps, noise=s.noise.next_turn())
+        motion[agents, t] = sample.view(len(agents), TURN_FRAMES, MOTION_DIM)
+        out = model.denormalize(motion[:, t]).cpu().numpy()
+        for h in (0, 1):
+            if given[h] is not None:    # copy the given motion through unchanged
+                seg = given[h][t * TURN_FRAMES:(t + 1) * TURN_FRAMES]
+                out[h, :len(seg)] = seg
+        n = min(TURN_FRAMES, frames - t * TURN_FRAMES)
+        done = (t * TURN_FRAMES + n) / FPS
+        return TurnResult(t, s.n_turns, t * TURN_FRAMES, out[0, :n].astype(np.float32),
+                          out[1, :n].astype(np.float32), time.perf_counter() - s.start, done)
 
     def _turn_tokens(self, turns: range, feats, motion, agents, users, partner_known,
                      current: int, first_window_token: int = 0) -> torch.Tensor:
