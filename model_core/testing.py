@@ -8,6 +8,18 @@ from .checkpoint import save_checkpoint
 from .config import preset
 
 
+def speech_like(seconds: float, seed: int):
+    """Noise bursts at a syllable-like rate (16 kHz float32): never silent, realistic
+    feature cost, no files or synthesisers needed. For tests and benchmarks."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    n = int(round(seconds * 16000))
+    t = np.arange(n) / 16000
+    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t + rng.uniform(0, 6)), 0, None) ** 2
+    return (0.1 * envelope * rng.standard_normal(n)).astype(np.float32)
+
+
 def make_tiny_model(seed: int = 0, **overrides):
     """A tiny-preset TimarModel whose zero-initialised output layers are perturbed, so its
     output depends on its inputs (an untrained diffusion head would output noise only)."""

@@ -32,24 +32,30 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+def write_speech_pair(folder: Path, seconds: float, seed: int = 0) -> list[str]:
+    """Two speech-like 16-bit wav tracks (speaker1, speaker2) in ``folder``."""
+    import soundfile as sf
+    from model_core.testing import speech_like
+
+    paths = []
+    for i in range(2):
+        path = folder / f"speaker{i + 1}.wav"
+        sf.write(path, speech_like(seconds, seed + i), 16000, subtype="PCM_16")
+        paths.append(str(path))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def audio_pair(tmp_path_factory) -> list[str]:
+    """Two 3 s speech-like tracks."""
+    return write_speech_pair(tmp_path_factory.mktemp("audio"), 3.0)
+
+
 LONG_AUDIO_SECONDS = 150
 
 
 @pytest.fixture(scope="session")
 def long_audio_pair(tmp_path_factory) -> list[str]:
-    """Two 150 s speech-like tracks (noise bursts at syllable rate, 16-bit wav): long enough
-    that a run of the real tiny model (tens of ms a turn) can be cancelled or stopped midway."""
-    import numpy as np
-    sf = pytest.importorskip("soundfile")
-
-    folder = tmp_path_factory.mktemp("long_audio")
-    paths = []
-    n = LONG_AUDIO_SECONDS * 16000
-    for i in range(2):
-        rng = np.random.default_rng(100 + i)
-        env = np.sin(np.arange(n) / 16000 * 2 * np.pi * (3.0 + i) + i) > 0
-        path = folder / f"long_speaker{i + 1}.wav"
-        sf.write(path, (0.2 * rng.standard_normal(n) * env).astype(np.float32), 16000,
-                 subtype="PCM_16")
-        paths.append(str(path))
-    return paths
+    """Two 150 s speech-like tracks: long enough that a run of the real tiny model (tens of
+    ms a turn) can be cancelled or stopped midway."""
+    return write_speech_pair(tmp_path_factory.mktemp("long_audio"), LONG_AUDIO_SECONDS, seed=100)

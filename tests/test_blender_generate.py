@@ -18,20 +18,11 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
-sf = pytest.importorskip("soundfile")
 
 import timar_blender  # noqa: E402
 from timar_blender import (fcurves, generation, jobs, mapping, model_choice,  # noqa: E402
                            ops_generate, prefs, rigs)
 from timar_blender.testing import synthetic_motion  # noqa: E402
-
-
-def speech_like(seconds: float, seed: int) -> np.ndarray:
-    """Noise bursts at syllable rate: not silent, cheap to make."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * 16000)
-    env = (np.sin(np.arange(n) / 16000 * 2 * np.pi * 3.0 + seed) > 0).astype(np.float32)
-    return (0.2 * rng.standard_normal(n) * env).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -49,17 +40,6 @@ def reset_prefs():
     p = prefs.get_prefs()
     for name in ("model_source", "official_checkpoint", "speech_model_dir", "custom_checkpoint"):
         p.property_unset(name)
-
-
-@pytest.fixture(scope="module")
-def audio_pair(tmp_path_factory):
-    d = tmp_path_factory.mktemp("audio")
-    paths = []
-    for i in range(2):
-        p = d / f"speaker{i + 1}.wav"
-        sf.write(p, speech_like(3.0, i), 16000)
-        paths.append(str(p))
-    return paths
 
 
 @pytest.fixture

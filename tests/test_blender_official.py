@@ -18,7 +18,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
-sf = pytest.importorskip("soundfile")
 
 import timar_blender  # noqa: E402
 from timar_blender import (fcurves, jobs, mapping, model_choice, ops_generate,  # noqa: E402
@@ -53,20 +52,14 @@ def addon():
 
 
 @pytest.fixture
-def scene(addon, official_files, tmp_path):
+def scene(addon, official_files, audio_pair):
     """Demo heads, 3 s of speech-like audio, the preferences set to the official weights."""
     bpy.ops.wm.read_homefile(use_empty=True)
     assert bpy.ops.timar.add_demo_heads() == {'FINISHED'}
     sc = bpy.context.scene
     sc.render.fps, sc.render.fps_base = 25, 1.0
-    paths = []
-    for i in range(2):
-        rng = np.random.default_rng(i)
-        env = np.sin(np.arange(48000) / 16000 * 2 * np.pi * (2 + i)) > 0
-        paths.append(str(tmp_path / f"speaker{i + 1}.wav"))
-        sf.write(paths[-1], (0.2 * rng.standard_normal(48000) * env).astype(np.float32), 16000)
     s = sc.timar
-    s.speaker_a.audio, s.speaker_b.audio = paths
+    s.speaker_a.audio, s.speaker_b.audio = audio_pair
     s.checkpoint, s.device, s.context_turns, s.steps, s.seed = "", 'CPU', 3, 2, 5
     p = prefs.get_prefs()
     p.model_source = 'OFFICIAL'

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import torch
 
-from ..constants import SAMPLE_RATE
+from ..testing import speech_like
 
 
 def register(sub) -> None:
@@ -28,21 +28,12 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def speechlike(seconds: float, seed: int) -> np.ndarray:
-    """Noise shaped by a syllable-rate envelope: realistic feature cost, no files needed."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * SAMPLE_RATE)
-    t = np.arange(n) / SAMPLE_RATE
-    envelope = np.clip(np.sin(2 * np.pi * 3.0 * t + rng.uniform(0, 6)), 0, None) ** 2
-    return (0.1 * envelope * rng.standard_normal(n)).astype(np.float32)
-
-
 def per_turn_latency(model, options, turns: int) -> float:
     """Median wall time (ms) of one turn once the context is full (second half of the run)."""
     from ..generate import DialogueGenerator
 
     gen = DialogueGenerator(model, options)
-    a, b = speechlike(turns, 1), speechlike(turns, 2)
+    a, b = speech_like(turns, 1), speech_like(turns, 2)
     stamps = [time.perf_counter()]
     for _ in gen.stream(a, b):
         stamps.append(time.perf_counter())
@@ -99,7 +90,7 @@ def run(args) -> int:
     opts = GenerationOptions(context_turns=min(7, model.config.window_turns - 1),
                              steps=args.steps, device=args.device)
     gen = DialogueGenerator(model, opts)
-    a, b = speechlike(seconds, 3), speechlike(seconds, 4)
+    a, b = speech_like(seconds, 3), speech_like(seconds, 4)
     start = time.perf_counter()
     result = gen.run(a, b)
     wall = time.perf_counter() - start
