@@ -55,6 +55,27 @@ def test_timar_is_turn_causal_in_the_protocol(model):
     np.testing.assert_allclose(alt[:50], base[:50], atol=1e-5)
 
 
+def test_agent_history_modes(model):
+    """What the agent's own past holds: masked (the protocol) never reads the agent's real
+    motion; real history reads only the turns already emitted; generated differs from masked
+    once there is a past to see. The first turn has no past, so all modes agree on it."""
+    clip, changed = _clip(seed=4), _clip(seed=4)
+    changed.motion_agent[:25] += 1.0                       # the agent's real first turn
+    run = lambda mode, c: TimarMethod(model, 1, steps=2, device="cpu",  # noqa: E731
+                                      agent_history=mode).predict(c)
+    masked, real, generated = run("masked", clip), run("real", clip), run("generated", clip)
+    np.testing.assert_array_equal(run("masked", changed), masked)
+    np.testing.assert_allclose(real[:25], masked[:25], atol=1e-6)
+    np.testing.assert_allclose(generated[:25], masked[:25], atol=1e-6)
+    assert np.abs(generated[25:] - masked[25:]).max() > 1e-4
+    real_changed = run("real", changed)
+    np.testing.assert_allclose(real_changed[:25], real[:25], atol=1e-6)
+    assert np.abs(real_changed[25:50] - real[25:50]).max() > 1e-4
+    assert TimarMethod(model, 3, agent_history="real").name == "TIMAR n=3 (real history)"
+    with pytest.raises(Exception, match="agent_history"):
+        TimarMethod(model, 3, agent_history="oracle")
+
+
 def test_runner_tables_per_context_and_partner_unknown(model):
     clips = [_clip(seed=2), _clip(seed=3, partner=False)]
     methods = [TimarMethod(model, n, steps=2, device="cpu") for n in (0, 1)]

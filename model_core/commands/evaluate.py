@@ -46,6 +46,10 @@ def register(subparsers) -> None:
     p.add_argument("--steps", type=int, default=5, help="diffusion sampling steps (default 5)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     p.add_argument("--seed", type=int, default=0, help="sampling and k-means seed (default 0)")
+    p.add_argument("--agent-history", choices=("masked", "generated", "real"), default="masked",
+                   help="the agent's own past turns in the context window: masked as in the "
+                        "paper's protocol (default), its own generated motion, or its real "
+                        "motion (a diagnostic of what the history could tell, not a fair score)")
     p.set_defaults(func=run)
 
 
@@ -62,7 +66,9 @@ def build_methods(args) -> list:
             raise TimarError(f"--context {too_long}: this model's window holds at most "
                              f"{model.config.window_turns - 1} previous turns")
         methods += [TimarMethod(model, n, steps=args.steps, seed=args.seed, device=args.device,
-                                temperature=args.temperature) for n in args.context]
+                                temperature=args.temperature,
+                                agent_history=args.agent_history)
+                    for n in args.context]
     if args.baseline:
         from ..baselines.dualtalk import DualTalkMethod, load_baseline
         from ..devices import resolve_device
@@ -104,7 +110,7 @@ def run(args) -> int:
         protocol = {"contexts": args.context, "steps": args.steps, "seed": args.seed,
                     "temperature": args.temperature, "checkpoint": args.checkpoint,
                     "baseline": args.baseline, "clip_cut": "whole seconds",
-                    "max_clips": args.max_clips}
+                    "max_clips": args.max_clips, "agent_history": args.agent_history}
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
