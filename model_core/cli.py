@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     ".corpus.command",
     ".commands.train",
     ".commands.evaluate",
+    ".commands.compare",
     ".commands.export",
 )
 
