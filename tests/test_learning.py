@@ -1,14 +1,17 @@
-"""A real learning signal: the tiny model overfits one short clip."""
+"""A real learning signal: the tiny model, and its ablations, overfit one short clip."""
 import numpy as np
+import pytest
 import torch
 
 from model_core.config import preset
 from model_core.model import TimarModel
 
 
-def test_loss_decreases_when_overfitting_one_clip():
+@pytest.mark.parametrize("variant", [{}, {"head": "mlp"}, {"attention": "full"}],
+                         ids=["timar", "mlp-head", "full-attention"])
+def test_loss_decreases_when_overfitting_one_clip(variant):
     torch.manual_seed(0)
-    model = TimarModel(preset("tiny", diff_batch_mul=8))
+    model = TimarModel(preset("tiny", diff_batch_mul=8, **variant))
     rng = np.random.default_rng(0)
     frames = 50
     t = np.arange(frames)[:, None] / 25
