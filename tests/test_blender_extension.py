@@ -24,6 +24,8 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
+from blender_setup import demo_scene  # noqa: E402
+
 MANIFEST = tomllib.loads((REPO / "blender_manifest.toml").read_text())
 MODULE = f"bl_ext.user_default.{MANIFEST['id']}"
 
@@ -101,13 +103,8 @@ def test_generate_on_demo_heads(extension, tmp_path, tiny_checkpoint):
         p = tmp_path / f"s{i}.wav"
         sf.write(p, (0.2 * np.random.default_rng(i).standard_normal(32000)).astype(np.float32), 16000)
         paths.append(str(p))
-    bpy.ops.wm.read_homefile(use_empty=True)
-    assert bpy.ops.timar.add_demo_heads() == {'FINISHED'}
-    bpy.context.scene.render.fps = 25
-    s = bpy.context.scene.timar
-    s.speaker_a.audio, s.speaker_b.audio = paths
-    s.checkpoint, s.device, s.context_turns, s.steps, s.seed, s.start_frame = (
-        str(tiny_checkpoint), 'CPU', 1, 2, 5, 10)
+    s = demo_scene(paths, str(tiny_checkpoint), context_turns=1, seed=5).timar
+    s.start_frame = 10
     assert bpy.ops.timar.generate() == {'FINISHED'}
     gen_mod = importlib.import_module(f"{MODULE}.model_core.generate")
     ckpt_mod = importlib.import_module(f"{MODULE}.model_core.checkpoint")

@@ -19,21 +19,16 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-import timar_blender  # noqa: E402
 from timar_blender import (fcurves, generation, jobs, mapping, model_choice,  # noqa: E402
                            ops_generate, prefs, rigs)
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
+from blender_setup import demo_scene, registered_addon  # noqa: E402
+
 
 @pytest.fixture(scope="module")
 def addon():
-    timar_blender.register()
-    entry = bpy.context.preferences.addons.new()   # what enabling it would add: preferences
-    entry.module = "timar_blender"
-    yield timar_blender
-    jobs.shutdown()
-    bpy.context.preferences.addons.remove(entry)
-    timar_blender.unregister()
+    yield from registered_addon()
 
 
 def reset_prefs():
@@ -45,14 +40,7 @@ def reset_prefs():
 @pytest.fixture
 def scene(addon, audio_pair, tiny_checkpoint):
     """Demo heads, 3 s of audio, the real tiny model on the CPU (2 context turns, 2 steps)."""
-    bpy.ops.wm.read_homefile(use_empty=True)
-    assert bpy.ops.timar.add_demo_heads() == {'FINISHED'}
-    sc = bpy.context.scene
-    sc.render.fps, sc.render.fps_base = 25, 1.0
-    s = sc.timar
-    s.speaker_a.audio, s.speaker_b.audio = audio_pair
-    s.checkpoint, s.device, s.context_turns, s.steps, s.seed = str(tiny_checkpoint), 'CPU', 2, 2, 0
-    yield sc
+    yield demo_scene(audio_pair, str(tiny_checkpoint), context_turns=2, seed=0)
     jobs.shutdown()
     reset_prefs()
     sys.modules["model_core.official"].set_speech_model_dir(None)  # loaded with the model

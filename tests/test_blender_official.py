@@ -19,9 +19,10 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-import timar_blender  # noqa: E402
 from timar_blender import (fcurves, jobs, mapping, model_choice, ops_generate,  # noqa: E402
                            prefs, rigs)
+
+from blender_setup import demo_scene, registered_addon  # noqa: E402
 
 # width 128 = 2 heads of 64; speech features 32 wide = the tiny wav2vec2's hidden size
 SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)
@@ -42,25 +43,13 @@ def official_files(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def addon():
-    timar_blender.register()
-    entry = bpy.context.preferences.addons.new()
-    entry.module = "timar_blender"
-    yield timar_blender
-    jobs.shutdown()
-    bpy.context.preferences.addons.remove(entry)
-    timar_blender.unregister()
+    yield from registered_addon()
 
 
 @pytest.fixture
 def scene(addon, official_files, audio_pair):
     """Demo heads, 3 s of speech-like audio, the preferences set to the official weights."""
-    bpy.ops.wm.read_homefile(use_empty=True)
-    assert bpy.ops.timar.add_demo_heads() == {'FINISHED'}
-    sc = bpy.context.scene
-    sc.render.fps, sc.render.fps_base = 25, 1.0
-    s = sc.timar
-    s.speaker_a.audio, s.speaker_b.audio = audio_pair
-    s.checkpoint, s.device, s.context_turns, s.steps, s.seed = "", 'CPU', 3, 2, 5
+    sc = demo_scene(audio_pair, "", context_turns=3, seed=5)
     p = prefs.get_prefs()
     p.model_source = 'OFFICIAL'
     p.official_checkpoint, p.speech_model_dir = official_files
