@@ -23,9 +23,16 @@ class TimarConfig:
     speech_feat_dim: int = 0             # filled in from the front end (0 = derive)
 
     # Prediction head.
-    head: str = "diffusion"              # "diffusion" | "mlp" (ablation: regression)
+    # "trajectory": each turn's 25 frames denoised together, continuing the head's last
+    # emitted frames (the product default); "diffusion": the paper's per-frame head (the
+    # official weights); "mlp": ablation, deterministic regression.
+    head: str = "diffusion"
     diff_width: int = 256
     diff_depth: int = 3
+    diff_heads: int = 4                  # trajectory head: attention heads
+    past_frames: int = 8                 # trajectory head: emitted frames it continues from
+    past_noise: float = 0.1              # training: noise on those frames (normalised units)
+    past_drop_prob: float = 0.1          # training: turns shown no past at all
     diff_train_steps: int = 1000
     diff_sample_steps: int = 5
     diff_batch_mul: int = 4              # noise draws per target frame in training
@@ -44,11 +51,15 @@ class TimarConfig:
             raise ValueError("head dimension must be even for rotary encoding")
         for name, allowed in (("attention", ("turn_causal", "full")),
                               ("positions", ("rotary", "absolute")),
-                              ("head", ("diffusion", "mlp")),
+                              ("head", ("diffusion", "mlp", "trajectory")),
                               ("speech_frontend", ("logmel", "wav2vec2"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self.train_contexts = tuple(int(c) for c in self.train_contexts)
+        if not 0 <= self.past_frames <= 25:
+            raise ValueError(f"past_frames must be between 0 and 25 (one turn), got {self.past_frames}")
+        if not 0.0 < self.mask_ratio_min <= 1.0:
+            raise ValueError(f"mask_ratio_min must be in (0, 1], got {self.mask_ratio_min}")
 
     @property
     def max_context(self) -> int:
@@ -68,9 +79,12 @@ class TimarConfig:
 
 PRESETS: dict[str, dict] = {
     # Tests: seconds on a CPU.
-    "tiny": dict(width=64, depth=2, heads=2, n_mels=32, diff_width=64, diff_depth=2),
-    # The bundled model: far faster than real time on a 2-core CPU.
-    "small": dict(width=192, depth=4, heads=4, n_mels=64, diff_width=256, diff_depth=3),
+    "tiny": dict(width=64, depth=2, heads=2, n_mels=32, head="trajectory", diff_width=64,
+                 diff_depth=2, diff_heads=2, diff_batch_mul=2, mask_ratio_min=1.0),
+    # The bundled model: far faster than real time on a 2-core CPU. Whole turns are
+    # sampled, so all of a turn's agent frames are masked in training as at inference.
+    "small": dict(width=192, depth=4, heads=4, n_mels=64, head="trajectory", diff_width=192,
+                  diff_depth=3, diff_heads=4, diff_batch_mul=2, mask_ratio_min=1.0),
     # The paper's width 1024 x 32 blocks (16 heads), diffusion head 1024 x 3.
     "large": dict(width=1024, depth=32, heads=16, n_mels=80, diff_width=1024, diff_depth=3),
 }

@@ -15,6 +15,8 @@ MOTION_DIM = EXP_DIM + JAW_DIM + NECK_DIM   # 56: exp ++ jaw ++ neck (model orde
 EXP = slice(0, 50)
 JAW = slice(50, 53)
 NECK = slice(53, 56)
+# The groups every metric is reported for ("pose" is the neck, as in DualTalk's tables).
+GROUPS = {"exp": EXP, "jaw": JAW, "pose": NECK}
 
 # Tokens per turn: four streams of 25 frames, each wrapped in start/end markers, plus the
 # turn-start and turn-end markers: 4 * (25 + 2) + 2 = 110.

@@ -126,15 +126,18 @@ class Denoiser(nn.Module):
 
 
 # ----------------------------------------------------------------------------- head
-class DiffusionHead(nn.Module):
-    def __init__(self, channels: int, cond_dim: int, width: int, depth: int,
-                 train_steps: int = 1000, batch_mul: int = 4, vlb_weight: float = 1e-3):
+class GaussianHead(nn.Module):
+    """The diffusion process shared by the per-frame and the trajectory head: schedules,
+    the hybrid loss and the respaced sampling loop. Shape-agnostic: items are (N, ...)
+    tensors whose last dimension is the motion channels; subclasses own the network
+    ``self.net(x_t, t, *conditions) -> (N, ..., 2C)``."""
+
+    def __init__(self, channels: int, train_steps: int, batch_mul: int, vlb_weight: float):
         super().__init__()
         self.channels = channels
         self.train_steps = train_steps
         self.batch_mul = batch_mul
         self.vlb_weight = vlb_weight
-        self.net = Denoiser(channels, cond_dim, width, depth)
         self.train_schedule = Schedule(train_steps)
         self._sample_schedules: dict[int, Schedule] = {}
 
@@ -156,36 +159,81 @@ class DiffusionHead(nn.Module):
         mean = sched.take("coef_x0", t, x_t) * x0 + sched.take("coef_xt", t, x_t) * x_t
         return mean, logvar, x0
 
-    def loss(self, z: torch.Tensor, target: torch.Tensor,
-             mask: torch.Tensor | None = None) -> torch.Tensor:
-        """z (N, D) conditions, target (N, C) clean frames, mask (N,) 1 = counts. Scalar loss."""
+    def _hybrid_loss(self, target: torch.Tensor, weight: torch.Tensor | None, *conditions
+                     ) -> torch.Tensor:
+        """L_simple + lambda * L_vlb for clean ``target`` (N, ..., C) given the network's
+        ``conditions`` (each with a leading N); ``weight`` (N, ...) 1 = counts."""
         if self.batch_mul > 1:
-            z = z.repeat(self.batch_mul, 1)
-            target = target.repeat(self.batch_mul, 1)
-            mask = None if mask is None else mask.repeat(self.batch_mul)
+            rep = lambda x: None if x is None else x.repeat(  # noqa: E731
+                self.batch_mul, *([1] * (x.ndim - 1)))
+            target, weight = rep(target), rep(weight)
+            conditions = tuple(rep(c) for c in conditions)
         sched = self.train_schedule
         t = torch.randint(0, sched.num_steps, (target.shape[0],), device=target.device)
         noise = torch.randn_like(target)
         acp = sched.take("acp", t, target)
         x_t = acp.sqrt() * target + (1 - acp).sqrt() * noise
-        out = self.net(x_t, t, z)
-        x0_pred = out[:, :self.channels]
+        out = self.net(x_t, t, *conditions)
+        x0_pred = out[..., :self.channels]
         mse = (x0_pred - target).square().mean(-1)
 
         # Variational term trains the variance only (mean detached), as in improved DDPM.
-        frozen = torch.cat([x0_pred.detach(), out[:, self.channels:]], dim=-1)
+        frozen = torch.cat([x0_pred.detach(), out[..., self.channels:]], dim=-1)
         mean, logvar, _ = self._p_mean_logvar(sched, frozen, x_t, t)
         true_mean = sched.take("coef_x0", t, target) * target + sched.take("coef_xt", t, target) * x_t
         true_logvar = sched.take("posterior_logvar", t, target)
         kl = 0.5 * (-1.0 + logvar - true_logvar + torch.exp(true_logvar - logvar)
                     + (true_mean - mean).square() * torch.exp(-logvar))
         nll = 0.5 * (math.log(2 * math.pi) + logvar + (target - mean).square() * torch.exp(-logvar))
-        vlb = torch.where(t[:, None] == 0, nll, kl).mean(-1) / math.log(2.0)
+        first = (t == 0).view(-1, *([1] * (kl.ndim - 1)))
+        vlb = torch.where(first, nll, kl).mean(-1) / math.log(2.0)
         per_item = mse + self.vlb_weight * sched.num_steps / 1000.0 * vlb
-        if mask is None:
+        if weight is None:
             return per_item.mean()
-        mask = mask.float()
-        return (per_item * mask).sum() / mask.sum().clamp(min=1.0)
+        weight = weight.float()
+        return (per_item * weight).sum() / weight.sum().clamp(min=1.0)
+
+    def _sample_loop(self, shape: tuple, conditions: tuple, temperature: float, steps: int,
+                     generator: torch.Generator | None, noise: torch.Tensor | None,
+                     device, dtype) -> torch.Tensor:
+        """Ancestral sampling over the respaced schedule. ``noise`` (steps + 1, *shape): the
+        starting point, then one standard-normal draw per step."""
+        sched = self._sample_schedule(steps)
+        if noise is None:
+            noise = torch.randn(sched.num_steps + 1, *shape, generator=generator,
+                                device=device, dtype=dtype)
+        x = noise[0]
+        n = shape[0]
+        for i in reversed(range(sched.num_steps)):
+            t = torch.full((n,), i, device=device, dtype=torch.long)
+            t_net = torch.as_tensor(sched.timesteps, device=device)[t]
+            out = self.net(x, t_net, *conditions)
+            mean, logvar, _ = self._p_mean_logvar(sched, out, x, t)
+            if i > 0:
+                x = mean + torch.exp(0.5 * logvar) * noise[i + 1] * temperature
+            else:
+                x = mean
+        return x
+
+    def noise_draws(self, steps: int) -> int:
+        """How many standard-normal draws per item ``sample`` uses."""
+        return self._sample_schedule(steps).num_steps + 1
+
+
+class DiffusionHead(GaussianHead):
+    """The paper's head: every frame is denoised on its own, from its condition vector."""
+
+    sees_past = False     # per-frame: knows nothing of the frames around it
+
+    def __init__(self, channels: int, cond_dim: int, width: int, depth: int,
+                 train_steps: int = 1000, batch_mul: int = 4, vlb_weight: float = 1e-3):
+        super().__init__(channels, train_steps, batch_mul, vlb_weight)
+        self.net = Denoiser(channels, cond_dim, width, depth)
+
+    def loss(self, z: torch.Tensor, target: torch.Tensor,
+             mask: torch.Tensor | None = None) -> torch.Tensor:
+        """z (N, D) conditions, target (N, C) clean frames, mask (N,) 1 = counts. Scalar loss."""
+        return self._hybrid_loss(target, mask, z)
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor, temperature: float = 1.0, steps: int = 5,
@@ -198,30 +246,14 @@ class DiffusionHead(nn.Module):
         Callers may correlate rows across frames (see generate.py) without changing any
         single frame's distribution.
         """
-        sched = self._sample_schedule(steps)
-        n = z.shape[0]
-        if noise is None:
-            noise = torch.randn(sched.num_steps + 1, n, self.channels, generator=generator,
-                                device=z.device, dtype=z.dtype)
-        x = noise[0]
-        for i in reversed(range(sched.num_steps)):
-            t = torch.full((n,), i, device=z.device, dtype=torch.long)
-            t_net = torch.as_tensor(sched.timesteps, device=z.device)[t]
-            out = self.net(x, t_net, z)
-            mean, logvar, _ = self._p_mean_logvar(sched, out, x, t)
-            if i > 0:
-                x = mean + torch.exp(0.5 * logvar) * noise[i + 1] * temperature
-            else:
-                x = mean
-        return x
-
-    def noise_draws(self, steps: int) -> int:
-        """How many standard-normal draws per frame ``sample`` uses."""
-        return self._sample_schedule(steps).num_steps + 1
+        return self._sample_loop((z.shape[0], self.channels), (z,), temperature, steps,
+                                 generator, noise, z.device, z.dtype)
 
 
 class RegressionHead(nn.Module):
     """Ablation: a deterministic MLP regression head with the same two calls."""
+
+    sees_past = False
 
     def __init__(self, channels: int, cond_dim: int, width: int, depth: int):
         super().__init__()

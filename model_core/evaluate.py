@@ -23,6 +23,7 @@ from . import metrics
 from .constants import SAMPLES_PER_FRAME, TURN_FRAMES
 from .errors import AudioError, TimarError
 from .generate import DialogueGenerator, GenerationOptions
+from .motion_time import format_time_table
 
 SPEAKERS = ("speaker1", "speaker2")
 
@@ -161,6 +162,8 @@ def tables(results: dict[str, MethodResult], title: str = "") -> str:
             rows[f"TIMAR n={best}"] = by_context[best]
         rows.update(others)
         parts.append(metrics.format_table(rows, f"{title}methods".strip()))
+    over_time = {name: r.mean for name, r in results.items()}
+    parts.append(format_time_table(over_time, f"{title}motion over time".strip()))
     return "\n\n".join(parts)
 
 

@@ -49,6 +49,11 @@ class GenerationOptions:
     # every frame's distribution is unchanged, but neighbouring frames deviate together
     # instead of jittering independently.
     noise_time_constant: float = 0.0
+    # Per-frame heads only (the paper's head, the official weights): Gaussian smoothing of
+    # each new turn, sigma in frames, joined to the frames already emitted (causal across
+    # turns: emitted frames never change). None = 1.5 for per-frame heads; the trajectory
+    # head samples whole smooth turns and needs none (0).
+    turn_filter_sigma: float | None = None
 
 
 @dataclass
@@ -136,6 +141,39 @@ class TemporalNoise:
         return white.reshape(d, h * f, c)
 
 
+DEFAULT_TURN_FILTER_SIGMA = 1.5
+
+
+class TurnFilter:
+    """Gaussian smoothing of a new turn joined to the turn emitted before it: the emitted
+    frames are read, never changed, so the filter is causal across turns and the new turn
+    starts where the last one ended. The turn's far end is held (edge padding)."""
+
+    def __init__(self, sigma: float):
+        self.sigma = float(sigma)
+        if self.sigma > 0:
+            radius = int(math.ceil(3 * self.sigma))
+            x = torch.arange(-radius, radius + 1, dtype=torch.float32)
+            kernel = torch.exp(-0.5 * (x / self.sigma) ** 2)
+            self.kernel = kernel / kernel.sum()
+            self.radius = radius
+
+    def __call__(self, turn: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
+        """turn (A, F, C), previous (A, F', C) or None -> smoothed turn (A, F, C)."""
+        if self.sigma <= 0:
+            return turn
+        r, f = self.radius, turn.shape[1]
+        before = previous[:, -r:] if previous is not None else turn[:, :1].expand(-1, r, -1)
+        if before.shape[1] < r:
+            before = torch.cat([before[:, :1].expand(-1, r - before.shape[1], -1), before], 1)
+        after = turn[:, -1:].expand(-1, r, -1)
+        x = torch.cat([before, turn, after], dim=1)                 # (A, F + 2r, C)
+        a, length, c = x.shape
+        x = x.permute(0, 2, 1).reshape(a * c, 1, length)
+        out = torch.nn.functional.conv1d(x, self.kernel.to(x).view(1, 1, -1))
+        return out.view(a, c, f).permute(0, 2, 1).contiguous()
+
+
 class DialogueGenerator:
     """Streams both heads of a dialogue, one 1 s turn at a time (see module docstring)."""
 
@@ -151,6 +189,12 @@ class DialogueGenerator:
             raise TimarError("diffusion steps must be at least 1")
         if not self.options.temperature >= 0:
             raise TimarError("temperature must be >= 0")
+        sigma = self.options.turn_filter_sigma
+        if sigma is None:
+            sigma = 0.0 if model.diffloss.sees_past else DEFAULT_TURN_FILTER_SIGMA
+        if not 0.0 <= sigma <= 10.0:
+            raise TimarError(f"turn filter sigma must be between 0 and 10 frames, got {sigma}")
+        self.turn_filter = TurnFilter(sigma)
         self.warnings: list[str] = []
 
     # ---------------------------------------------------------------- public API
@@ -228,10 +272,22 @@ class DialogueGenerator:
         model, opt = self.model, self.options
         motion, agents, given, frames = s.motion, s.agents, s.given, s.frames
         cond = self._conditions(t, s.feats, motion, agents, s.users, s.partner_known,
-                                s.cache)
-        sample = model.diffloss.sample(cond.reshape(-1, cond.shape[-1]), opt.temperature,
-                                       opt.steps, noise=s.noise.next_turn())
-        motion[agents, t] = sample.view(len(agents), TURN_FRAMES, MOTION_DIM)
+                                s.cache)                                   # (A, 25, D)
+        noise = s.noise.next_turn()                               # (draws, A * 25, 56)
+        previous = motion[agents, t - 1] if t > 0 else None       # (A, 25, 56) emitted
+        head = model.diffloss
+        if head.sees_past:
+            p = model.config.past_frames
+            past = previous[:, TURN_FRAMES - p:] if previous is not None else \
+                torch.zeros(len(agents), p, MOTION_DIM, device=cond.device)
+            valid = torch.full((len(agents),), previous is not None, device=cond.device)
+            sample = head.sample(cond, past, valid, opt.temperature, opt.steps,
+                                 noise=noise.view(-1, len(agents), TURN_FRAMES, MOTION_DIM))
+        else:
+            sample = head.sample(cond.reshape(-1, cond.shape[-1]), opt.temperature,
+                                 opt.steps, noise=noise)
+        sample = sample.view(len(agents), TURN_FRAMES, MOTION_DIM)
+        motion[agents, t] = self.turn_filter(sample, previous)
         out = model.denormalize(motion[:, t]).cpu().numpy()
         for h in (0, 1):
             if given[h] is not None:    # copy the given motion through unchanged

@@ -13,6 +13,8 @@ Per motion group (exp 0:50, jaw 50:53, pose = neck 53:56 of the model's 56-vecto
 - ``rsid``: "reverse SID", the DualTalk script's way: k-means fitted on the prediction,
   ground-truth frames assigned, entropy of their histogram.
 - ``rpcc``: |PCC(gt, partner) - PCC(pred, partner)| over the flattened sequences.
+- and the metrics of motion over time in :mod:`.motion_time` (velocity, acceleration,
+  energy above 4 Hz, turn seams), which the frame-bag metrics above cannot see.
 
 Values here are raw; ``scale_metrics`` applies the published table's factors. Metrics that
 need the partner are ``None`` when the partner's motion is unknown.
@@ -24,9 +26,8 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .constants import EXP, JAW, NECK
-
-GROUPS: dict[str, slice] = {"exp": EXP, "jaw": JAW, "pose": NECK}
+from .constants import GROUPS
+from .motion_time import aggregate_time, time_metrics
 CLUSTERS: dict[str, int] = {"exp": 40, "jaw": 10, "pose": 10}
 METRICS = ("fd", "pfd", "mse", "sid", "sid_gt", "rsid", "rpcc")
 PARTNER_METRICS = ("pfd", "rpcc")
@@ -213,6 +214,7 @@ def clip_metrics(pred: np.ndarray, gt: np.ndarray, partner: np.ndarray | None = 
         out[key("sid_gt", group)] = cluster_entropy(centres, g)
         out[key("rsid", group)] = sid(p, g, k, seed)
         out[key("rpcc", group)] = None if partner is None else rpcc(p, g, partner[:, sl])
+    out.update(time_metrics(pred, gt))
     return out
 
 
@@ -228,6 +230,7 @@ def aggregate(clips: Iterable[Mapping[str, float | None]]) -> dict[str, float | 
         vals = [float(c[name]) for c in clips
                 if c.get(name) is not None and math.isfinite(float(c[name]))]
         out[name] = float(np.mean(vals)) if vals else None
+    out.update(aggregate_time(clips))
     out["num_clips"] = len(clips)
     out["num_clips_with_partner"] = sum(1 for c in clips if c.get("pfd_exp") is not None)
     return out

@@ -15,6 +15,7 @@ from .constants import MOTION_DIM, NUM_MARKERS, TOKENS_PER_TURN, TURN_FRAMES
 from .diffusion import DiffusionHead, RegressionHead
 from .features import make_frontend
 from .layout import MARKER_IDS, SLOTS, attention_mask, token_times, turn_ids
+from .trajectory import TrajectoryHead
 from .transformer import Block, KVCache, rotary_tables
 
 
@@ -49,7 +50,11 @@ class TimarModel(nn.Module):
         self.encoder_blocks = nn.ModuleList(
             Block(d, config.heads, config.mlp_ratio) for _ in range(config.depth))
         self.encoder_norm = nn.LayerNorm(d, eps=1e-6)
-        if config.head == "diffusion":
+        if config.head == "trajectory":
+            self.diffloss = TrajectoryHead(MOTION_DIM, d, config.diff_width, config.diff_depth,
+                                           config.diff_heads, TURN_FRAMES, config.past_frames,
+                                           config.diff_train_steps, config.diff_batch_mul)
+        elif config.head == "diffusion":
             self.diffloss = DiffusionHead(MOTION_DIM, d, config.diff_width, config.diff_depth,
                                           config.diff_train_steps, config.diff_batch_mul)
         else:
@@ -224,6 +229,8 @@ class TimarModel(nn.Module):
 
         # Agent motion masking: per clip a ratio ~ truncnorm(1, 0.25) on [min, 1].
         ratio = 1.0 - (torch.randn(b, device=device) * 0.25).abs()
+        if cfg.mask_ratio_min >= 1.0:
+            ratio = torch.ones(b, device=device)
         while bool((ratio < cfg.mask_ratio_min).any()):
             bad = ratio < cfg.mask_ratio_min
             ratio[bad] = 1.0 - (torch.randn(int(bad.sum()), device=device) * 0.25).abs()
@@ -247,9 +254,33 @@ class TimarModel(nn.Module):
             user_speech_known.view(shape), user_motion_known.view(shape), agent_visible.view(shape))
         context = int(cfg.train_contexts[torch.randint(len(cfg.train_contexts), ()).item()])
         hidden, _ = self.run(x, turn_ids(0, n, device), context)
-        z = self.agent_conditions(hidden, n).reshape(b * padded, -1)
-        target = ma.reshape(b * padded, -1)
-        keep = (masked & valid).reshape(-1)
-        loss = self.diffloss.loss(z[keep], target[keep])
+        if self.diffloss.sees_past:
+            loss = self._turn_loss(self.agent_conditions(hidden, n), ma, masked & valid)
+        else:
+            z = self.agent_conditions(hidden, n).reshape(b * padded, -1)
+            target = ma.reshape(b * padded, -1)
+            keep = (masked & valid).reshape(-1)
+            loss = self.diffloss.loss(z[keep], target[keep])
         return loss, {"loss": float(loss.detach()), "context": context,
                       "mask_ratio": float(ratio.mean())}
+
+    def _turn_loss(self, z: torch.Tensor, motion: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+        """Trajectory-head loss on whole turns. z (B, n, 25, D) conditions, motion (B, n*25,
+        56) the agent's normalised motion, counts (B, n*25) frames that enter the loss.
+
+        Each turn continues from the agent's real previous ``past_frames`` frames with a
+        little noise (at inference they are its own samples), or from none: the first turn
+        of a clip, and a random ``past_drop_prob`` of the others, like a dialogue's start."""
+        cfg = self.config
+        b, n = z.shape[:2]
+        p = cfg.past_frames
+        turns = motion.view(b, n, TURN_FRAMES, MOTION_DIM)
+        previous = torch.cat([torch.zeros_like(turns[:, :1]), turns[:, :-1]], dim=1)
+        past = previous[:, :, TURN_FRAMES - p:]                            # (B, n, P, 56)
+        past = past + cfg.past_noise * torch.randn_like(past)
+        past_valid = torch.rand(b, n, device=z.device) >= cfg.past_drop_prob
+        past_valid[:, 0] = False
+        weight = counts.view(b, n, TURN_FRAMES)
+        keep = weight.any(-1).view(-1)                                     # turns with a target
+        flat = lambda x: x.reshape(b * n, *x.shape[2:])[keep]  # noqa: E731
+        return self.diffloss.loss(flat(z), flat(turns), flat(past), flat(past_valid), flat(weight))

@@ -137,3 +137,18 @@ def test_test_split_uses_training_voices_and_plan_is_deterministic():
             for v in voice_pair(t, np.random.default_rng(t.index))}
     assert test <= train
     assert {e for e, _ in train} == {"espeak-ng", "flite", "festival"}
+
+
+def test_silent_head_rests_with_its_mouth_closed(tracks, stats):
+    """FLAME's closed mouth is jaw 0: a head silent for a second has its jaw within a few
+    hundredths of a radian of it, and it opens the jaw when it speaks."""
+    for seed in range(4):
+        style = random_style(np.random.default_rng(seed), stats)
+        for own, partner in ((tracks[0], tracks[1]), (tracks[1], tracks[0])):
+            m = head_motion(own, partner, style, stats, np.random.SeedSequence(seed))
+            active = speech_features(own, len(m) + 2).active[2:] > 0.5
+            # frames with no own speech in the second before or 200 ms after
+            quiet = np.array([not active[max(0, i - 25):i + 5].any() for i in range(len(m))])
+            assert quiet.sum() > 25
+            assert np.median(m[quiet, 50]) < 0.03, np.median(m[quiet, 50])
+            assert np.percentile(m[active, 50], 75) > 0.08

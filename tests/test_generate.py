@@ -19,7 +19,14 @@ def speech(seconds: float, seed: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def model():
+    """The tiny preset: the trajectory head (whole turns, continuing the emitted frames)."""
     return make_tiny_model(seed=3)
+
+
+@pytest.fixture(scope="module")
+def per_frame_model():
+    """The paper's per-frame diffusion head on the same tiny transformer."""
+    return make_tiny_model(seed=3, head="diffusion", mask_ratio_min=0.7)
 
 
 def run(model, a, b, **kw):
@@ -62,6 +69,20 @@ def test_cached_path_equals_recompute_over_a_dialogue_longer_than_the_window(mod
     assert cached.motion_a.shape == (335, 56)
     assert np.abs(cached.motion_a - recomputed.motion_a).max() <= 1e-4
     assert np.abs(cached.motion_b - recomputed.motion_b).max() <= 1e-4
+
+
+@pytest.mark.parametrize("turn_filter_sigma", [0.0, 1.5])
+def test_per_frame_head_cached_equals_recompute_and_is_causal(per_frame_model, turn_filter_sigma):
+    a, b = speech(10.4, 5), speech(10.4, 6)
+    kw = dict(context_turns=3, seed=11, turn_filter_sigma=turn_filter_sigma)
+    cached = run(per_frame_model, a, b, use_cache=True, **kw)
+    recomputed = run(per_frame_model, a, b, use_cache=False, **kw)
+    assert np.abs(cached.motion_a - recomputed.motion_a).max() <= 1e-4
+    a2 = a.copy()
+    a2[6 * SR:] = speech(4.4, 9)
+    changed = run(per_frame_model, a2, b, use_cache=True, **kw)
+    assert np.abs(changed.motion_a[:150] - cached.motion_a[:150]).max() <= 1e-6
+    assert np.abs(changed.motion_a[150:] - cached.motion_a[150:]).max() > 1e-3
 
 
 def test_cache_equals_recompute_without_masking_own_history(model):
@@ -136,10 +157,10 @@ def test_any_number_of_sampling_steps_gives_finite_motion(model, steps):
     assert result.motion_a.shape == (38, 56) and np.isfinite(result.motion_a).all()
 
 
-def test_coherent_noise_keeps_frames_smooth_without_changing_the_first_frame(model):
+def test_coherent_noise_keeps_frames_smooth_without_changing_the_first_frame(per_frame_model):
     a, b = speech(4, 1), speech(4, 2)
-    iid = run(model, a, b, seed=4)
-    smooth = run(model, a, b, seed=4, noise_time_constant=8.0)
+    iid = run(per_frame_model, a, b, seed=4, turn_filter_sigma=0.0)
+    smooth = run(per_frame_model, a, b, seed=4, noise_time_constant=8.0, turn_filter_sigma=0.0)
     assert np.allclose(iid.motion_a[0], smooth.motion_a[0], atol=1e-5)   # same first draw
     jitter = lambda m: np.abs(np.diff(m, axis=0)).mean()                   # noqa: E731
     assert jitter(smooth.motion_a) < 0.7 * jitter(iid.motion_a)

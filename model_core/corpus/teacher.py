@@ -33,6 +33,10 @@ from .stats import LEAD_FRAMES
 NUM_STYLE_PCS = 8                     # reaction/emphasis directions live in the top PCs
 REACT_LAG = (5, 15)                   # frames: 200-600 ms
 JAW_OPEN_RANGE = (0.0, 0.4)
+# The real clip the statistics come from reports a closed mouth at about 0.1 rad (a tracker
+# offset: FLAME's closed mouth is jaw 0). The teacher's jaw rests at FLAME's 0, and the
+# expression's coupling to jaw opening is read at the jaw value that clip would report.
+TRACKER_JAW_OFFSET = 0.105
 IDLE_SLOW, IDLE_FAST = 0.75, 0.45     # idle expression, x real residual std
 NECK_SLOW, NECK_FAST = 0.7, 0.3       # idle head rotation, x real neck std
 
@@ -60,7 +64,7 @@ class Style:
 
 # Uniform ranges of the per-speaker style (see Style).
 STYLE_RANGES = {
-    "expressiveness": (0.7, 1.3), "articulation": (0.13, 0.22), "jaw_rest": (0.07, 0.14),
+    "expressiveness": (0.7, 1.3), "articulation": (0.13, 0.22), "jaw_rest": (0.0, 0.02),
     "nod_rate": (0.4, 0.95), "nod_amp": (0.03, 0.08), "speak_motion": (0.5, 1.5),
     "react": (0.5, 1.6),
 }
@@ -83,6 +87,7 @@ def random_style(rng: np.random.Generator, stats: dict[str, np.ndarray]) -> Styl
 def teacher_parameters() -> dict:
     """The teacher's fixed settings, for the corpus manifest."""
     return {"lead_frames": LEAD_FRAMES, "react_lag_frames": list(REACT_LAG),
+            "tracker_jaw_offset": TRACKER_JAW_OFFSET,
             "num_style_pcs": NUM_STYLE_PCS, "jaw_open_range": list(JAW_OPEN_RANGE),
             "style_ranges": {k: list(v) for k, v in STYLE_RANGES.items()},
             "head_bias_std_x_real": HEAD_BIAS_STD, "expr_offset_std": EXPR_OFFSET_STD,
@@ -211,7 +216,7 @@ def head_motion(own: np.ndarray, partner: np.ndarray, style: Style,
         scores += np.outer(smile, react_dir) * style.react * depth
 
     exp = (stats["exp_mean"]
-           + np.outer(jaw[:, 0] - stats["jaw_mean"][0], stats["exp_per_jaw"])
+           + np.outer(jaw[:, 0] + TRACKER_JAW_OFFSET - stats["jaw_mean"][0], stats["exp_per_jaw"])
            + np.outer(ex * (env - stats["env_mean"]), stats["exp_per_env"])
            + (scores * sd) @ pcs)
     motion = np.concatenate([exp, jaw, neck], axis=1).astype(np.float32)

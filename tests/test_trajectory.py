@@ -1,0 +1,93 @@
+"""The trajectory head and the per-frame turn filter: whole turns that are smooth and join
+the frames already emitted."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from model_core import motion_time as mt
+from model_core.config import preset
+from model_core.generate import DialogueGenerator, GenerationOptions, TurnFilter
+from model_core.model import TimarModel
+from model_core.testing import make_tiny_model, speech_like
+
+
+def test_turn_filter_keeps_constants_and_joins_the_previous_turn():
+    f = TurnFilter(2.0)
+    flat = torch.full((2, 25, 56), 0.7)
+    assert torch.allclose(f(flat, flat.clone()), flat, atol=1e-6)
+    previous = torch.zeros(1, 25, 3)
+    jumpy = torch.ones(1, 25, 3)
+    out = f(jumpy, previous)
+    # the new turn starts near where the emitted one ended and rises monotonically to 1
+    assert out[0, 0, 0] < 0.7 and torch.all(out[0, 1:, 0] >= out[0, :-1, 0] - 1e-6)
+    assert abs(float(out[0, -1, 0]) - 1.0) < 1e-5
+    # white noise gets much calmer
+    noise = torch.randn(1, 25, 56, generator=torch.Generator().manual_seed(0))
+    assert (out := f(noise, None)).diff(dim=1).abs().mean() < 0.4 * noise.diff(dim=1).abs().mean()
+    assert TurnFilter(0.0)(noise, None) is noise
+
+
+def test_trajectory_sample_continues_its_past_and_ignores_an_invalid_one():
+    model = make_tiny_model(seed=1)
+    head = model.diffloss
+    z = torch.randn(2, 25, model.config.width, generator=torch.Generator().manual_seed(0))
+    noise = torch.randn(6, 2, 25, 56, generator=torch.Generator().manual_seed(1))
+    past = torch.randn(2, model.config.past_frames, 56)
+    valid = torch.tensor([True, True])
+    base = head.sample(z, past, valid, noise=noise)
+    moved = head.sample(z, past + 1.0, valid, noise=noise)
+    assert (base - moved).abs().max() > 1e-3                 # the past is read
+    off = torch.tensor([False, False])
+    assert torch.equal(head.sample(z, past, off, noise=noise),
+                       head.sample(z, past + 1.0, off, noise=noise))   # "no past" is not
+
+
+def _toy_batch(clips: int, seconds: int, seed: int):
+    """Smooth sinusoidal motion (0.3-1.5 Hz, random phases) with noise-burst speech."""
+    rng = np.random.default_rng(seed)
+    frames = seconds * 25
+    t = np.arange(frames)[None, :, None] / 25
+    freq = np.linspace(0.3, 1.5, 56)[None, None]
+    phase = rng.uniform(0, 2 * np.pi, (clips, 1, 56))
+    motion = np.sin(2 * np.pi * freq * t + phase).astype(np.float32)
+    audio = np.stack([speech_like(seconds, seed * 100 + i) for i in range(clips)])
+    return {"audio_agent": torch.from_numpy(audio), "audio_user": torch.from_numpy(audio[::-1].copy()),
+            "motion_agent": torch.from_numpy(motion), "motion_user": torch.from_numpy(motion[::-1].copy())}, motion
+
+
+def _train(head: str, steps: int = 150):
+    torch.manual_seed(0)
+    extra = {} if head == "trajectory" else {"mask_ratio_min": 0.7}
+    model = TimarModel(preset("tiny", head=head, diff_batch_mul=2, **extra))
+    batch, motion = _toy_batch(4, 3, seed=0)
+    optim = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    for _ in range(steps):
+        loss, _ = model.training_loss(batch)
+        optim.zero_grad()
+        loss.backward()
+        optim.step()
+    return model.eval(), motion
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return {h: _train(h) for h in ("trajectory", "diffusion")}
+
+
+def test_trained_trajectory_head_is_smoother_than_per_frame_sampling_and_seamless(trained):
+    """Same data, same steps, same seed: the trajectory head's turns move like the training
+    motion (smooth sines); the paper's per-frame sampling jitters. Both keep their spread."""
+    audio = speech_like(6, 7), speech_like(6, 8)
+    target = _toy_batch(1, 6, seed=3)[1][0]
+    scores = {}
+    for head, (model, _) in trained.items():
+        opts = GenerationOptions(device="cpu", seed=3, turn_filter_sigma=0.0)
+        out = DialogueGenerator(model, opts).run(*audio).motion_a
+        assert out.std() > 0.3 * target.std(), head              # not a still head
+        scores[head] = (mt.mean_abs_acceleration(out) / out.std(), mt.high_frequency_share(out),
+                        mt.seam_ratio(out))
+    (traj_acc, traj_hf, traj_seam), (frame_acc, frame_hf, _) = scores["trajectory"], scores["diffusion"]
+    assert traj_acc < 0.5 * frame_acc, scores
+    assert traj_hf < 0.5 * frame_hf, scores
