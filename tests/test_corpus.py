@@ -109,6 +109,7 @@ def test_other_seed_other_data(corpus, tmp_path):
 
 def test_motion_statistics_match_the_real_clip(corpus):
     from model_core.corpus.stats import load
+    from model_core.corpus.teacher import TRACKER_JAW_OFFSET
 
     real = load()
     motions = [flame.load_motion_npz(p) for p in sorted(glob.glob(os.path.join(corpus, "*", "*.npz")))]
@@ -117,7 +118,11 @@ def test_motion_statistics_match_the_real_clip(corpus):
     allm = np.concatenate(motions)
     jaw = allm[:, 50]
     assert jaw.min() >= 0.0 and jaw.max() <= 0.4
-    assert 0.1 < jaw.mean() < 0.22 and 0.03 < jaw.std() < 0.1
+    # The real clip's tracker reports a closed mouth at about TRACKER_JAW_OFFSET rad; the
+    # teacher's closed mouth is FLAME's 0, so compare the means with that offset put back.
+    assert 0.7 * real["jaw_mean"][0] < jaw.mean() + TRACKER_JAW_OFFSET < 1.3 * real["jaw_mean"][0]
+    assert 0.03 < jaw.std() < 0.1
+    assert np.quantile(jaw, 0.05) < 0.03       # a resting mouth is closed
     neck = np.mean([m[:, 53:].std(0) for m in motions], axis=0)
     assert np.all(neck > 0.3 * real["neck_std"]) and np.all(neck < 2.0 * real["neck_std"]), neck
     assert np.all(neck > 0.02) and np.all(neck < 0.15)
