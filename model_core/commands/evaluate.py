@@ -49,6 +49,8 @@ def register(subparsers) -> None:
                    help="samples per clip for TIMAR (seeds SEED, SEED+1, ...; default 1)")
     p.add_argument("--turn-filter", type=float, default=None, metavar="SIGMA",
                    help="turn filter sigma in frames (default: the head's own)")
+    p.add_argument("--seam-blend", type=float, default=None, metavar="FRAMES",
+                   help="seam blend time constant in frames, 0 = off (default 3)")
     p.add_argument("--seed", type=int, default=0, help="sampling and k-means seed (default 0)")
     p.add_argument("--agent-history", choices=("masked", "generated", "real"), default="masked",
                    help="the agent's own past turns in the context window: masked as in the "
@@ -72,7 +74,8 @@ def build_methods(args) -> list:
         methods += [TimarMethod(model, n, steps=args.steps, seed=args.seed, device=args.device,
                                 temperature=args.temperature,
                                 agent_history=args.agent_history,
-                                turn_filter_sigma=args.turn_filter)
+                                turn_filter_sigma=args.turn_filter,
+                                seam_blend_frames=args.seam_blend)
                     for n in args.context]
     if args.baseline:
         from ..baselines.dualtalk import DualTalkMethod, load_baseline
@@ -118,7 +121,8 @@ def run(args) -> int:
                     "temperature": args.temperature, "checkpoint": args.checkpoint,
                     "baseline": args.baseline, "clip_cut": "whole seconds",
                     "max_clips": args.max_clips, "agent_history": args.agent_history,
-                    "draws": args.draws, "turn_filter": args.turn_filter}
+                    "draws": args.draws, "turn_filter": args.turn_filter,
+                    "seam_blend": args.seam_blend}
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:
