@@ -202,7 +202,8 @@ class TimarMethod:
     def __init__(self, model, context: int, steps: int = 5, seed: int = 0,
                  device: str = "auto", temperature: float = 1.0, name: str | None = None,
                  agent_history: str = "masked", turn_filter_sigma: float | None = None,
-                 seam_blend_frames: float | None = None):
+                 seam_blend_frames: float | None = None,
+                 neck_filter_sigma: float | None = None):
         if agent_history not in AGENT_HISTORY:
             raise TimarError(f"agent_history must be one of {AGENT_HISTORY}, got {agent_history!r}")
         self.model = model
@@ -213,6 +214,7 @@ class TimarMethod:
         self.steps, self.seed, self.device, self.temperature = steps, seed, device, temperature
         self.turn_filter_sigma = turn_filter_sigma
         self.seam_blend_frames = seam_blend_frames
+        self.neck_filter_sigma = neck_filter_sigma
         self.draw = 0                   # evaluate(draws=k) samples with seed + draw
 
     def predict(self, clip: AgentClip) -> np.ndarray | None:
@@ -223,7 +225,8 @@ class TimarMethod:
                                  device=self.device, use_cache=True,
                                  mask_agent_history=self.agent_history == "masked",
                                  turn_filter_sigma=self.turn_filter_sigma,
-                                 seam_blend_frames=self.seam_blend_frames)
+                                 seam_blend_frames=self.seam_blend_frames,
+                                 neck_filter_sigma=self.neck_filter_sigma)
         if self.agent_history == "real":
             gen = _RealHistoryGenerator(self.model, opts, clip.motion_agent)
         else:

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .audio import load_audio, pad_pair
-from .constants import FPS, MOTION_DIM, SAMPLE_RATE, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
+from .constants import FPS, MOTION_DIM, NECK, SAMPLE_RATE, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
 from .devices import resolve_device
 from .errors import MotionFileError, TimarError
 from .flame import load_motion_npz
@@ -55,6 +55,8 @@ class GenerationOptions:
     # turns: emitted frames never change). None = 1.5 for per-frame heads; the trajectory
     # head samples whole smooth turns and needs none (0).
     turn_filter_sigma: float | None = None
+    # The same for the neck channels; None = the head's own default (see below).
+    neck_filter_sigma: float | None = None
     # Inertialisation of each new turn onto the emitted frames (see turn_joins.SeamBlend):
     # the spring's time constant in frames, 0 = off, None = DEFAULT_SEAM_BLEND_FRAMES.
     seam_blend_frames: float | None = None
@@ -148,6 +150,7 @@ class TemporalNoise:
 # Per-frame heads (the paper's, the official weights) are smoothed; a trajectory head samples
 # smooth turns. Every head's turns are inertialised onto the emitted frames.
 DEFAULT_TURN_FILTER_SIGMA = 1.5
+TRAJECTORY_FILTER_SIGMAS = (0.0, 0.0)       # (face, neck)
 DEFAULT_SEAM_BLEND_FRAMES = 3.0
 
 
@@ -166,18 +169,28 @@ class DialogueGenerator:
             raise TimarError("diffusion steps must be at least 1")
         if not self.options.temperature >= 0:
             raise TimarError("temperature must be >= 0")
-        sigma = self.options.turn_filter_sigma
-        if sigma is None:
-            sigma = 0.0 if model.diffloss.sees_past else DEFAULT_TURN_FILTER_SIGMA
-        if not 0.0 <= sigma <= 10.0:
-            raise TimarError(f"turn filter sigma must be between 0 and 10 frames, got {sigma}")
-        self.turn_filter = TurnFilter(sigma)
+        self.turn_filter = TurnFilter(self._filter_sigmas(model.diffloss.sees_past))
         blend = self.options.seam_blend_frames
         blend = DEFAULT_SEAM_BLEND_FRAMES if blend is None else blend
         if not 0.0 <= blend <= TURN_FRAMES:
             raise TimarError(f"seam blend must be between 0 and {TURN_FRAMES} frames, got {blend}")
         self.seam_blend = SeamBlend(blend)
         self.warnings: list[str] = []
+
+    def _filter_sigmas(self, smooth_head: bool) -> torch.Tensor:
+        """Per-channel turn-filter sigma: the face's and the neck's, each the option or the
+        head's default."""
+        face, neck = self.options.turn_filter_sigma, self.options.neck_filter_sigma
+        defaults = TRAJECTORY_FILTER_SIGMAS if smooth_head else (DEFAULT_TURN_FILTER_SIGMA,) * 2
+        face = defaults[0] if face is None else face
+        neck = (defaults[1] if self.options.turn_filter_sigma is None else face) \
+            if neck is None else neck
+        for name, value in (("turn filter", face), ("neck filter", neck)):
+            if not 0.0 <= value <= 10.0:
+                raise TimarError(f"{name} sigma must be between 0 and 10 frames, got {value}")
+        sigmas = torch.full((MOTION_DIM,), float(face))
+        sigmas[NECK] = float(neck)
+        return sigmas
 
     # ---------------------------------------------------------------- public API
     def run(self, audio_a, audio_b, motion_a=None, motion_b=None, *, sample_rate=None,

@@ -16,21 +16,25 @@ is already keyed in Blender never moves again.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 
 
 class TurnFilter:
     """Gaussian smoothing of a new turn joined to the turn emitted before it. The turn's far
-    end is held (edge padding). sigma in frames; 0 = off."""
+    end is held (edge padding). ``sigma`` in frames, one for every channel or one per
+    channel (the neck, a heavy thing, can be smoothed more than the face); 0 = off."""
 
-    def __init__(self, sigma: float):
-        self.sigma = float(sigma)
+    def __init__(self, sigma: float | Sequence[float]):
+        sigmas = torch.as_tensor(sigma, dtype=torch.float32).reshape(-1)
+        self.sigma = float(sigmas.max())
         if self.sigma > 0:
             radius = int(math.ceil(3 * self.sigma))
             x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-            kernel = torch.exp(-0.5 * (x / self.sigma) ** 2)
-            self.kernel = kernel / kernel.sum()
+            safe = sigmas.clamp_min(1e-3)[:, None]
+            kernel = torch.exp(-0.5 * (x[None] / safe) ** 2)          # (channels or 1, K)
+            self.kernel = kernel / kernel.sum(dim=1, keepdim=True)
             self.radius = radius
 
     def __call__(self, turn: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
@@ -44,9 +48,9 @@ class TurnFilter:
         after = turn[:, -1:].expand(-1, r, -1)
         x = torch.cat([before, turn, after], dim=1)                 # (A, F + 2r, C)
         a, length, c = x.shape
-        x = x.permute(0, 2, 1).reshape(a * c, 1, length)
-        out = torch.nn.functional.conv1d(x, self.kernel.to(x).view(1, 1, -1))
-        return out.view(a, c, f).permute(0, 2, 1).contiguous()
+        kernel = self.kernel.to(x).expand(c, -1).unsqueeze(1)         # (C, 1, K)
+        out = torch.nn.functional.conv1d(x.permute(0, 2, 1), kernel, groups=c)
+        return out.permute(0, 2, 1).contiguous()
 
 
 class SeamBlend:

@@ -28,6 +28,12 @@ def test_turn_filter_keeps_constants_and_joins_the_previous_turn():
     noise = torch.randn(1, 25, 56, generator=torch.Generator().manual_seed(0))
     assert (out := f(noise, None)).diff(dim=1).abs().mean() < 0.4 * noise.diff(dim=1).abs().mean()
     assert TurnFilter(0.0)(noise, None) is noise
+    # one sigma per channel: the face left alone, the neck smoothed
+    sigmas = torch.zeros(56)
+    sigmas[53:] = 2.0
+    split = TurnFilter(sigmas)(noise, None)
+    assert torch.allclose(split[..., :53], noise[..., :53], atol=1e-6)
+    assert torch.allclose(split[..., 53:], out[..., 53:], atol=1e-6)
 
 
 def test_seam_blend_removes_a_jump_and_leaves_the_turn_alone_after_it():
@@ -111,3 +117,23 @@ def test_trained_trajectory_head_is_smoother_than_per_frame_sampling_and_seamles
     (traj_acc, traj_hf, traj_seam), (frame_acc, frame_hf, _) = scores["trajectory"], scores["diffusion"]
     assert traj_acc < 0.5 * frame_acc, scores
     assert traj_hf < 0.5 * frame_hf, scores
+
+
+def test_filter_options_resolve_per_head():
+    """Defaults per head (trajectory: none; per-frame: 1.5 everywhere); --turn-filter sets
+    face and neck; --neck-filter only the neck; out-of-range values are refused."""
+    from model_core.errors import TimarError
+
+    def sigmas(model, **kw):
+        gen = DialogueGenerator(model, GenerationOptions(device="cpu", **kw))
+        return gen._filter_sigmas(model.diffloss.sees_past)
+
+    traj = make_tiny_model(seed=0)
+    per_frame = TimarModel(preset("tiny", head="diffusion", mask_ratio_min=0.7))
+    assert torch.all(sigmas(traj) == 0)
+    assert torch.all(sigmas(per_frame) == 1.5)
+    assert torch.all(sigmas(traj, turn_filter_sigma=1.0) == 1.0)
+    face_neck = sigmas(traj, neck_filter_sigma=2.0)
+    assert torch.all(face_neck[:53] == 0) and torch.all(face_neck[53:] == 2.0)
+    with pytest.raises(TimarError, match="neck filter"):
+        DialogueGenerator(traj, GenerationOptions(device="cpu", neck_filter_sigma=-1.0))

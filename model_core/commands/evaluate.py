@@ -49,6 +49,8 @@ def register(subparsers) -> None:
                    help="samples per clip for TIMAR (seeds SEED, SEED+1, ...; default 1)")
     p.add_argument("--turn-filter", type=float, default=None, metavar="SIGMA",
                    help="turn filter sigma in frames (default: the head's own)")
+    p.add_argument("--neck-filter", type=float, default=None, metavar="SIGMA",
+                   help="turn filter sigma for the neck only (default: --turn-filter's or the head's)")
     p.add_argument("--seam-blend", type=float, default=None, metavar="FRAMES",
                    help="seam blend time constant in frames, 0 = off (default 3)")
     p.add_argument("--seed", type=int, default=0, help="sampling and k-means seed (default 0)")
@@ -75,6 +77,7 @@ def build_methods(args) -> list:
                                 temperature=args.temperature,
                                 agent_history=args.agent_history,
                                 turn_filter_sigma=args.turn_filter,
+                                neck_filter_sigma=args.neck_filter,
                                 seam_blend_frames=args.seam_blend)
                     for n in args.context]
     if args.baseline:
@@ -122,6 +125,7 @@ def run(args) -> int:
                     "baseline": args.baseline, "clip_cut": "whole seconds",
                     "max_clips": args.max_clips, "agent_history": args.agent_history,
                     "draws": args.draws, "turn_filter": args.turn_filter,
+                    "neck_filter": args.neck_filter,
                     "seam_blend": args.seam_blend}
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)

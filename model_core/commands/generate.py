@@ -40,6 +40,7 @@ def run(args) -> int:
                                 temperature=args.temperature, seed=args.seed,
                                 device=args.device, use_cache=not args.no_cache,
                                 turn_filter_sigma=args.turn_filter,
+                                neck_filter_sigma=args.neck_filter,
                                 seam_blend_frames=args.seam_blend)
     generator = DialogueGenerator(model, options)
     parts_a, parts_b, last = [], [], None
