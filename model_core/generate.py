@@ -32,6 +32,7 @@ from .devices import resolve_device
 from .errors import MotionFileError, TimarError
 from .flame import load_motion_npz
 from .layout import turn_ids
+from .limits import check_generation_options
 from .transformer import KVCache
 
 
@@ -181,14 +182,11 @@ class DialogueGenerator:
         self.options = options or GenerationOptions()
         self.device = resolve_device(self.options.device)
         self.model = model.to(self.device).eval()
-        window = model.config.window_turns
-        if not 0 <= self.options.context_turns < window:
-            raise TimarError(f"context turns must be between 0 and {window - 1}, "
-                             f"got {self.options.context_turns}")
-        if self.options.steps < 1:
-            raise TimarError("diffusion steps must be at least 1")
-        if not self.options.temperature >= 0:
-            raise TimarError("temperature must be >= 0")
+        o = self.options
+        check_generation_options(seed=o.seed, temperature=o.temperature, steps=o.steps,
+                                 context_turns=o.context_turns,
+                                 window_turns=model.config.window_turns,
+                                 noise_time_constant=o.noise_time_constant)
         sigma = self.options.turn_filter_sigma
         if sigma is None:
             sigma = 0.0 if model.diffloss.sees_past else DEFAULT_TURN_FILTER_SIGMA

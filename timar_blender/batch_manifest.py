@@ -13,6 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .core import outputs
+
+safe_name = outputs.safe_name     # one definition, shared with the command line
+
 COLUMNS = ("audio_a", "audio_b", "name", "template", "head_a", "head_b", "preset")
 REQUIRED = ("audio_a", "audio_b")
 SAMPLE_NAME = "sample"
@@ -35,12 +39,6 @@ class Dialogue:
 
     def inputs(self) -> dict:
         return {k: getattr(self, k) for k in COLUMNS}
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe output name: letters, digits, '.', '_' and '-'."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip()).strip("._")
-    return name or "dialogue"
 
 
 def default_name(audio_a: str) -> str:

@@ -14,6 +14,7 @@ except ImportError:
 from importlib import import_module
 
 errors = import_module(mc.__name__ + ".errors")
+outputs = import_module(mc.__name__ + ".outputs")   # bpy- and torch-free
 TimarError = errors.TimarError
 AudioError = errors.AudioError
 MotionFileError = errors.MotionFileError
