@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     ".commands.evaluate",
     ".commands.compare",
     ".commands.export",
+    ".commands.plot",
 )
 
 

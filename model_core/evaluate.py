@@ -187,7 +187,7 @@ class TimarMethod:
 
     def __init__(self, model, context: int, steps: int = 5, seed: int = 0,
                  device: str = "auto", temperature: float = 1.0, name: str | None = None,
-                 agent_history: str = "masked"):
+                 agent_history: str = "masked", turn_filter_sigma: float | None = None):
         if agent_history not in AGENT_HISTORY:
             raise TimarError(f"agent_history must be one of {AGENT_HISTORY}, got {agent_history!r}")
         self.model = model
@@ -196,6 +196,7 @@ class TimarMethod:
         suffix = "" if agent_history == "masked" else f" ({agent_history} history)"
         self.name = name or f"TIMAR n={self.context}{suffix}"
         self.steps, self.seed, self.device, self.temperature = steps, seed, device, temperature
+        self.turn_filter_sigma = turn_filter_sigma
 
     def predict(self, clip: AgentClip) -> np.ndarray | None:
         """The agent's generated motion; None (skipped) when the generator refuses a track
@@ -203,7 +204,8 @@ class TimarMethod:
         opts = GenerationOptions(context_turns=self.context, steps=self.steps,
                                  temperature=self.temperature, seed=self.seed,
                                  device=self.device, use_cache=True,
-                                 mask_agent_history=self.agent_history == "masked")
+                                 mask_agent_history=self.agent_history == "masked",
+                                 turn_filter_sigma=self.turn_filter_sigma)
         if self.agent_history == "real":
             gen = _RealHistoryGenerator(self.model, opts, clip.motion_agent)
         else:

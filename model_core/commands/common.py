@@ -18,6 +18,9 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--context-turns", type=int, default=7, help="previous turns of context (0-7)")
     p.add_argument("--steps", type=int, default=5, help="diffusion sampling steps")
     p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--turn-filter", type=float, default=None, metavar="SIGMA",
+                   help="Gaussian smoothing of each new turn joined to the emitted frames, "
+                        "sigma in frames (causal across turns); default: the head's own")
 
 
 def load_model_from_args(args):

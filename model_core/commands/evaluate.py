@@ -45,6 +45,8 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--steps", type=int, default=5, help="diffusion sampling steps (default 5)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    p.add_argument("--turn-filter", type=float, default=None, metavar="SIGMA",
+                   help="turn filter sigma in frames (default: the head's own)")
     p.add_argument("--seed", type=int, default=0, help="sampling and k-means seed (default 0)")
     p.add_argument("--agent-history", choices=("masked", "generated", "real"), default="masked",
                    help="the agent's own past turns in the context window: masked as in the "
@@ -67,7 +69,8 @@ def build_methods(args) -> list:
                              f"{model.config.window_turns - 1} previous turns")
         methods += [TimarMethod(model, n, steps=args.steps, seed=args.seed, device=args.device,
                                 temperature=args.temperature,
-                                agent_history=args.agent_history)
+                                agent_history=args.agent_history,
+                                turn_filter_sigma=args.turn_filter)
                     for n in args.context]
     if args.baseline:
         from ..baselines.dualtalk import DualTalkMethod, load_baseline
