@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import core, generation, jobs, ops_scene, prefs
 from .batch_dialogue import BatchSettings, process
+from .batch_lock import DialogueLock
 from .batch_manifest import (ManifestError, check_unique, load_manifest, make_dialogue,
                              parse_shard, sample_dialogue, select_shard)
 from .batch_outputs import Outputs, completion, write_json
@@ -152,15 +153,25 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.end("skipped", 0.0, "outputs complete")
             summary.append({"index": index, "name": dialogue.name, "status": "skipped"})
             continue
-        if not model_ready:
-            try:
-                load_model(settings)
-            except (core.TimarError, generation.GenerationError) as exc:
-                return _error(str(exc))
-            model_ready = True
-        progress.step(f"to do: {reason}", force=True)
-        start = time.monotonic()
-        report = process(dialogue, settings, progress.step)
+        with DialogueLock(settings.out, dialogue.name) as lock:
+            if lock.acquired and not args.force:   # another batch may have just finished it
+                reason = completion(Outputs(settings.out, dialogue.name),
+                                    settings.describe(dialogue), settings.render)
+            if not lock.acquired or reason is None:
+                why = f"being made by {lock.holder()}" if not lock.acquired else "outputs complete"
+                progress.end("skipped", 0.0, why)
+                summary.append({"index": index, "name": dialogue.name, "status": "skipped",
+                                "reason": why})
+                continue
+            if not model_ready:
+                try:
+                    load_model(settings)
+                except (core.TimarError, generation.GenerationError) as exc:
+                    return _error(str(exc))
+                model_ready = True
+            progress.step(f"to do: {reason}", force=True)
+            start = time.monotonic()
+            report = process(dialogue, settings, progress.step)
         progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})

@@ -54,3 +54,8 @@ def load_audio(path: str):
 
 def load_motion_npz(path: str):
     return mc_flame().load_motion_npz(path)
+
+
+def truncation_warning(path: str, label: str) -> str | None:
+    """A warning when a WAV file ends before its header says (a cut-short copy)."""
+    return _sub("audio_stream").truncation_warning(path, label)
