@@ -28,7 +28,7 @@ import torch
 
 from .audio import pad_warning_for
 from .audio_stream import AudioStream, open_audio, truncation_warning
-from .constants import FPS, MOTION_DIM, SAMPLE_RATE, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
+from .constants import FPS, MOTION_DIM, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
 from .devices import resolve_device
 from .errors import MotionFileError, TimarError
 from .feature_stream import TurnFeatures

@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .config import TimarConfig
 from .constants import MOTION_DIM, TOKENS_PER_TURN

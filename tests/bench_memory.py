@@ -53,10 +53,13 @@ def main() -> None:
     parser.add_argument("--seconds", default="30,600,3600", help="dialogue lengths to measure")
     parser.add_argument("--checkpoint", default=None, help="default: the bundled model")
     parser.add_argument("--steps", default="1", help="diffusion steps (memory does not depend on them)")
+    parser.add_argument("--context-turns", default="0",
+                        help="context (the key/value cache is bounded by it, not by the length)")
     args = parser.parse_args()
     lengths = [float(s) for s in args.seconds.split(",")]
     print(f"peak RSS of `python -m model_core generate` (fresh process), "
-          f"{'bundled model' if not args.checkpoint else args.checkpoint}, steps {args.steps}")
+          f"{'bundled model' if not args.checkpoint else args.checkpoint}, steps {args.steps}, "
+          f"context {args.context_turns}")
     print(f"{'dialogue':>10} {'peak RSS MB':>12} {'wall s':>8}")
     with tempfile.TemporaryDirectory(prefix="timar_mem_") as tmp:
         tmp = Path(tmp)
@@ -66,7 +69,8 @@ def main() -> None:
             write_track(a, seconds, 1)
             write_track(b, seconds, 2)
             cmd = ["generate", "--audio-a", str(a), "--audio-b", str(b), "--out-dir",
-                   str(tmp / "out"), "--steps", args.steps, "--device", "cpu"]
+                   str(tmp / "out"), "--steps", args.steps, "--context-turns", args.context_turns,
+                   "--device", "cpu"]
             if args.checkpoint:
                 cmd += ["--checkpoint", args.checkpoint]
             rss, wall = peak_rss_mb(cmd)

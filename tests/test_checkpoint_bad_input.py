@@ -2,7 +2,6 @@
 read; the official release layout reads only the EMA weights; export writes a slim file."""
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest

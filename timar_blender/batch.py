@@ -111,6 +111,7 @@ def settings_from(args) -> BatchSettings:
     w, h = parse_resolution(args.resolution)
     if args.samples < 0 or args.frames_step < 0:
         raise ValueError("--samples and --frames-step must be >= 0")
+    core.limits.check_generation_options(seed=args.seed, temperature=args.temperature, steps=args.steps)
     return BatchSettings(
         out=Path(args.out).resolve(), checkpoint=str(Path(args.checkpoint).resolve())
         if args.checkpoint else None, device=args.device, seed=args.seed,
@@ -194,7 +195,7 @@ def main(argv=None) -> int:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
-    except (ManifestError, ValueError) as exc:
+    except (ManifestError, ValueError, core.TimarError) as exc:
         return _error(str(exc))
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_terminate) if on_main else None

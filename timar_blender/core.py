@@ -15,6 +15,7 @@ from importlib import import_module
 
 errors = import_module(mc.__name__ + ".errors")
 outputs = import_module(mc.__name__ + ".outputs")   # bpy- and torch-free
+limits = import_module(mc.__name__ + ".limits")
 TimarError = errors.TimarError
 AudioError = errors.AudioError
 MotionFileError = errors.MotionFileError
