@@ -52,6 +52,12 @@ class Method(Protocol):
         """(F, 56) prediction, or None when the method cannot handle this clip."""
 
 
+def draws_of(method: Method, draws: int) -> int:
+    """How often a method is run per clip: stochastic methods (those with a ``draw`` index
+    offsetting their seed) ``draws`` times, deterministic ones once."""
+    return draws if hasattr(method, "draw") else 1
+
+
 def whole_seconds(frames: int) -> int:
     """Largest multiple of one turn (25 frames) not above ``frames``."""
     return (int(frames) // TURN_FRAMES) * TURN_FRAMES
@@ -118,15 +124,23 @@ class MethodResult:
 
 
 def evaluate(clips: Iterator[AgentClip] | Sequence[AgentClip], methods: Sequence[Method],
-             seed: int = 0, log: Callable[[str], None] | None = None) -> dict[str, MethodResult]:
-    """Run every method on every clip and score it. Returns results keyed by method name."""
+             seed: int = 0, log: Callable[[str], None] | None = None,
+             draws: int = 1) -> dict[str, MethodResult]:
+    """Run every method on every clip and score it. Returns results keyed by method name.
+    ``draws`` > 1 scores each stochastic method that many times per clip (seeds seed,
+    seed + 1, ...), each draw a row of its own: one short real clip says little from one
+    sample."""
+    if draws < 1:
+        raise ValueError("draws must be at least 1")
     if len({m.name for m in methods}) != len(methods):
         raise ValueError("method names must be unique")
     results = {m.name: MethodResult(m.name, m.context) for m in methods}
     for i, clip in enumerate(clips):
         label = f"{clip.dialogue_id}/{clip.agent}"
-        for method in methods:
+        for method, draw in ((m, d) for m in methods for d in range(draws_of(m, draws))):
             res = results[method.name]
+            if hasattr(method, "draw"):
+                method.draw = draw
             start = time.perf_counter()
             pred = method.predict(clip)
             res.seconds += time.perf_counter() - start
@@ -140,7 +154,7 @@ def evaluate(clips: Iterator[AgentClip] | Sequence[AgentClip], methods: Sequence
             values = metrics.clip_metrics(pred[:clip.frames], clip.motion_agent,
                                           clip.motion_user, seed=seed)
             res.per_clip.append({"dialogue": clip.dialogue_id, "agent": clip.agent,
-                                 "frames": clip.frames,
+                                 "frames": clip.frames, "draw": draw,
                                  "partner_known": clip.motion_user is not None, **values})
         if log:
             log(f"[{i + 1}] {label}: {clip.frames / 25:.0f} s scored")
@@ -187,7 +201,8 @@ class TimarMethod:
 
     def __init__(self, model, context: int, steps: int = 5, seed: int = 0,
                  device: str = "auto", temperature: float = 1.0, name: str | None = None,
-                 agent_history: str = "masked", turn_filter_sigma: float | None = None):
+                 agent_history: str = "masked", turn_filter_sigma: float | None = None,
+                 seam_blend_frames: float | None = None):
         if agent_history not in AGENT_HISTORY:
             raise TimarError(f"agent_history must be one of {AGENT_HISTORY}, got {agent_history!r}")
         self.model = model
@@ -197,15 +212,18 @@ class TimarMethod:
         self.name = name or f"TIMAR n={self.context}{suffix}"
         self.steps, self.seed, self.device, self.temperature = steps, seed, device, temperature
         self.turn_filter_sigma = turn_filter_sigma
+        self.seam_blend_frames = seam_blend_frames
+        self.draw = 0                   # evaluate(draws=k) samples with seed + draw
 
     def predict(self, clip: AgentClip) -> np.ndarray | None:
         """The agent's generated motion; None (skipped) when the generator refuses a track
         (for example NaN samples). Silent tracks are allowed: a listener may never speak."""
         opts = GenerationOptions(context_turns=self.context, steps=self.steps,
-                                 temperature=self.temperature, seed=self.seed,
+                                 temperature=self.temperature, seed=self.seed + self.draw,
                                  device=self.device, use_cache=True,
                                  mask_agent_history=self.agent_history == "masked",
-                                 turn_filter_sigma=self.turn_filter_sigma)
+                                 turn_filter_sigma=self.turn_filter_sigma,
+                                 seam_blend_frames=self.seam_blend_frames)
         if self.agent_history == "real":
             gen = _RealHistoryGenerator(self.model, opts, clip.motion_agent)
         else:

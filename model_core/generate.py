@@ -36,6 +36,7 @@ from .flame import load_motion_npz
 from .layout import turn_ids
 from .limits import check_generation_options
 from .transformer import KVCache
+from .turn_joins import SeamBlend, TurnFilter
 
 
 @dataclass
@@ -57,6 +58,9 @@ class GenerationOptions:
     # turns: emitted frames never change). None = 1.5 for per-frame heads; the trajectory
     # head samples whole smooth turns and needs none (0).
     turn_filter_sigma: float | None = None
+    # Inertialisation of each new turn onto the emitted frames (see turn_joins.SeamBlend):
+    # the spring's time constant in frames, 0 = off, None = DEFAULT_SEAM_BLEND_FRAMES.
+    seam_blend_frames: float | None = None
 
 
 @dataclass
@@ -144,37 +148,10 @@ class TemporalNoise:
         return white.reshape(d, h * f, c)
 
 
+# Per-frame heads (the paper's, the official weights) are smoothed; a trajectory head samples
+# smooth turns. Every head's turns are inertialised onto the emitted frames.
 DEFAULT_TURN_FILTER_SIGMA = 1.5
-
-
-class TurnFilter:
-    """Gaussian smoothing of a new turn joined to the turn emitted before it: the emitted
-    frames are read, never changed, so the filter is causal across turns and the new turn
-    starts where the last one ended. The turn's far end is held (edge padding)."""
-
-    def __init__(self, sigma: float):
-        self.sigma = float(sigma)
-        if self.sigma > 0:
-            radius = int(math.ceil(3 * self.sigma))
-            x = torch.arange(-radius, radius + 1, dtype=torch.float32)
-            kernel = torch.exp(-0.5 * (x / self.sigma) ** 2)
-            self.kernel = kernel / kernel.sum()
-            self.radius = radius
-
-    def __call__(self, turn: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
-        """turn (A, F, C), previous (A, F', C) or None -> smoothed turn (A, F, C)."""
-        if self.sigma <= 0:
-            return turn
-        r, f = self.radius, turn.shape[1]
-        before = previous[:, -r:] if previous is not None else turn[:, :1].expand(-1, r, -1)
-        if before.shape[1] < r:
-            before = torch.cat([before[:, :1].expand(-1, r - before.shape[1], -1), before], 1)
-        after = turn[:, -1:].expand(-1, r, -1)
-        x = torch.cat([before, turn, after], dim=1)                 # (A, F + 2r, C)
-        a, length, c = x.shape
-        x = x.permute(0, 2, 1).reshape(a * c, 1, length)
-        out = torch.nn.functional.conv1d(x, self.kernel.to(x).view(1, 1, -1))
-        return out.view(a, c, f).permute(0, 2, 1).contiguous()
+DEFAULT_SEAM_BLEND_FRAMES = 3.0
 
 
 class DialogueGenerator:
@@ -195,6 +172,11 @@ class DialogueGenerator:
         if not 0.0 <= sigma <= 10.0:
             raise TimarError(f"turn filter sigma must be between 0 and 10 frames, got {sigma}")
         self.turn_filter = TurnFilter(sigma)
+        blend = self.options.seam_blend_frames
+        blend = DEFAULT_SEAM_BLEND_FRAMES if blend is None else blend
+        if not 0.0 <= blend <= TURN_FRAMES:
+            raise TimarError(f"seam blend must be between 0 and {TURN_FRAMES} frames, got {blend}")
+        self.seam_blend = SeamBlend(blend)
         self.warnings: list[str] = []
 
     # ---------------------------------------------------------------- public API
@@ -289,7 +271,7 @@ class DialogueGenerator:
             sample = head.sample(cond.reshape(-1, cond.shape[-1]), opt.temperature,
                                  opt.steps, noise=noise)
         sample = sample.view(len(agents), TURN_FRAMES, MOTION_DIM)
-        motion[agents, t] = self.turn_filter(sample, previous)
+        motion[agents, t] = self.seam_blend(self.turn_filter(sample, previous), previous)
         out = model.denormalize(motion[:, t]).cpu().numpy()
         for h in (0, 1):
             if given[h] is not None:    # copy the given motion through unchanged

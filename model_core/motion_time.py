@@ -9,10 +9,12 @@ Per motion group (exp, jaw, pose = neck), for a (T, 56) sequence at 25 fps:
   face motion has almost none, per-frame jitter puts most of its energy there);
 - ``seam``: mean jump (Euclidean, over the group's dimensions) from the last frame of a 1 s
   turn to the first of the next, divided by the mean jump between neighbouring frames inside
-  turns. 1 = turn boundaries are invisible; a seamed generator gives several.
+  turns. 1 = turn boundaries are invisible; a seamed generator gives several;
+- ``std``: the spread, mean over the group's dimensions of the standard deviation over time
+  (a smooth but nearly still head has a tiny one).
 
-The evaluation reports ``vel`` and ``acc`` as ratios to the reference motion (1 = as lively
-as the real thing) beside ``hf`` and ``seam`` of both.
+The evaluation reports ``vel``, ``acc`` and ``std`` as ratios to the reference motion (1 = as
+lively as the real thing) beside ``hf`` and ``seam`` of both.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ import numpy as np
 from .constants import FPS, GROUPS, TURN_FRAMES
 
 HIGH_HZ = 4.0
-TIME_METRICS = ("vel", "acc", "hf", "seam")
+TIME_METRICS = ("vel", "acc", "hf", "seam", "std")
+RATIO_METRICS = ("vel", "acc", "std")     # reported as prediction / reference
 
 
 def mean_abs_velocity(x: np.ndarray) -> float:
@@ -72,11 +75,12 @@ def time_metrics(pred: np.ndarray, gt: np.ndarray) -> dict[str, float | None]:
             out[f"acc{suffix}_{group}"] = mean_abs_acceleration(x)
             out[f"hf{suffix}_{group}"] = high_frequency_share(x)
             out[f"seam{suffix}_{group}"] = seam_ratio(x)
+            out[f"std{suffix}_{group}"] = float(np.asarray(x, np.float64).std(axis=0).mean())
     return out
 
 
 def aggregate_time(clips: Iterable[Mapping[str, float | None]]) -> dict[str, float | None]:
-    """Means over clips of every time metric, plus ``vel_ratio_<g>`` and ``acc_ratio_<g>``:
+    """Means over clips of every time metric, plus ``<m>_ratio_<g>`` for m in RATIO_METRICS:
     the prediction's mean over the reference's mean (None where missing)."""
     clips = list(clips)
     out: dict[str, float | None] = {}
@@ -87,7 +91,7 @@ def aggregate_time(clips: Iterable[Mapping[str, float | None]]) -> dict[str, flo
                 vals = [float(c[name]) for c in clips
                         if c.get(name) is not None and math.isfinite(float(c[name]))]
                 out[name] = float(np.mean(vals)) if vals else None
-    for m in ("vel", "acc"):
+    for m in RATIO_METRICS:
         for g in GROUPS:
             p, r = out[f"{m}_{g}"], out[f"{m}_gt_{g}"]
             out[f"{m}_ratio_{g}"] = p / r if p is not None and r else None
@@ -98,7 +102,7 @@ def format_time_table(rows: Mapping[str, Mapping[str, float | None]], title: str
     """Rows of aggregated metrics -> a table: velocity and acceleration as x reference,
     energy above 4 Hz in %, seam ratio; a ``reference`` row shows the real motion's own."""
     cols = [("vel x", "vel_ratio", 1.0), ("acc x", "acc_ratio", 1.0),
-            (">4Hz %", "hf", 100.0), ("seam", "seam", 1.0)]
+            ("std x", "std_ratio", 1.0), (">4Hz %", "hf", 100.0), ("seam", "seam", 1.0)]
     groups = list(GROUPS)
     cw = 8
     labels = list(rows) + ["reference"]
@@ -121,7 +125,7 @@ def format_time_table(rows: Mapping[str, Mapping[str, float | None]], title: str
                     v = vals.get(f"{name}_{g}")
                 cells.append(cell(None if v is None else v * scale))
         lines.append(f"{label:<{lw}}" + "".join(cells))
-    lines.append("vel/acc: mean absolute velocity/acceleration over the reference's; "
+    lines.append("vel/acc/std: mean absolute velocity/acceleration and spread over the reference's; "
                  ">4Hz: share of energy above 4 Hz; seam: jump across turn boundaries over "
                  "the typical jump inside turns (1 = invisible)")
     return "\n".join(lines)

@@ -129,3 +129,21 @@ def test_evaluate_command_with_checkpoint(tmp_path: Path, capsys):
     assert report["methods"]["TIMAR n=1"]["context"] == 1
     assert report["methods"]["TIMAR n=0"]["num_clips"] == 2
     assert report["protocol"]["contexts"] == [0, 1]
+
+
+def test_draws_score_each_sample_of_a_stochastic_method(model):
+    """--draws k: TIMAR is sampled k times per clip (seeds 0..k-1, each its own row, the
+    first identical to a single-draw run); deterministic methods are scored once."""
+    from model_core.baselines.trivial import StaticMean
+
+    clip = _clip(seed=3)
+    timar = TimarMethod(model, context=1, steps=2, seed=0, device="cpu")
+    results = evaluate([clip], [timar, StaticMean(np.zeros(56, np.float32))], draws=3)
+    rows = results["TIMAR n=1"].per_clip
+    assert [r["draw"] for r in rows] == [0, 1, 2]
+    assert len({round(r["mse_exp"], 9) for r in rows}) == 3     # different samples
+    single = evaluate([clip], [TimarMethod(model, context=1, steps=2, seed=0, device="cpu")])
+    assert single["TIMAR n=1"].per_clip[0]["mse_exp"] == rows[0]["mse_exp"]
+    assert len(results["static mean (train)"].per_clip) == 1
+    with pytest.raises(ValueError):
+        evaluate([clip], [timar], draws=0)

@@ -69,3 +69,16 @@ def test_time_metrics_and_ratios_per_group():
             (clip[f"vel_{g}"] + clip[f"vel_gt_{g}"]) / 2 / clip[f"vel_gt_{g}"])
     table = mt.format_time_table({"jittery": agg}, "t")
     assert "jittery" in table and "reference" in table
+
+
+def test_spread_ratio_sees_a_still_head():
+    """A smooth head moving at a tenth of the reference's amplitude: velocity and spread
+    both read about 0.1, which hf and seam alone would not show."""
+    rng = np.random.default_rng(5)
+    real = np.cumsum(rng.normal(scale=0.02, size=(250, 56)), axis=0)
+    still = 0.1 * real
+    agg = mt.aggregate_time([mt.time_metrics(still, real)])
+    for g in mt.GROUPS:
+        assert agg[f"std_ratio_{g}"] == pytest.approx(0.1, rel=1e-6)
+        assert agg[f"vel_ratio_{g}"] == pytest.approx(0.1, rel=1e-6)
+    assert "std x" in mt.format_time_table({"still": agg})

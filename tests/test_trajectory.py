@@ -8,9 +8,10 @@ import torch
 
 from model_core import motion_time as mt
 from model_core.config import preset
-from model_core.generate import DialogueGenerator, GenerationOptions, TurnFilter
+from model_core.generate import DialogueGenerator, GenerationOptions
 from model_core.model import TimarModel
 from model_core.testing import make_tiny_model, speech_like
+from model_core.turn_joins import SeamBlend, TurnFilter
 
 
 def test_turn_filter_keeps_constants_and_joins_the_previous_turn():
@@ -27,6 +28,24 @@ def test_turn_filter_keeps_constants_and_joins_the_previous_turn():
     noise = torch.randn(1, 25, 56, generator=torch.Generator().manual_seed(0))
     assert (out := f(noise, None)).diff(dim=1).abs().mean() < 0.4 * noise.diff(dim=1).abs().mean()
     assert TurnFilter(0.0)(noise, None) is noise
+
+
+def test_seam_blend_removes_a_jump_and_leaves_the_turn_alone_after_it():
+    """A ramp whose new turn starts 1.0 too high: blended, the boundary step equals the
+    ramp's own step, the offset has faded by the turn's end, the emitted frames are not
+    touched; a turn that already continues its past is left as it is."""
+    step = 0.01
+    ramp = step * torch.arange(50, dtype=torch.float32)[None, :, None].expand(2, 50, 3)
+    previous, true_next = ramp[:, :25].clone(), ramp[:, 25:]
+    blend = SeamBlend(3.0)
+    out = blend(true_next + 1.0, previous)
+    assert torch.allclose(out[:, 0], previous[:, -1] + step, atol=1e-5)     # no seam
+    assert torch.allclose(out[:, -1], true_next[:, -1] + 1.0, atol=0.01)    # faded out
+    assert torch.all(out.diff(dim=1).abs() < 0.5)                           # no new jump
+    assert torch.equal(previous, ramp[:, :25])
+    assert torch.allclose(blend(true_next, previous), true_next, atol=1e-6)
+    assert torch.equal(blend(true_next + 1.0, None), true_next + 1.0)       # first turn
+    assert torch.equal(SeamBlend(0.0)(true_next + 1.0, previous), true_next + 1.0)
 
 
 def test_trajectory_sample_continues_its_past_and_ignores_an_invalid_one():
@@ -83,7 +102,8 @@ def test_trained_trajectory_head_is_smoother_than_per_frame_sampling_and_seamles
     target = _toy_batch(1, 6, seed=3)[1][0]
     scores = {}
     for head, (model, _) in trained.items():
-        opts = GenerationOptions(device="cpu", seed=3, turn_filter_sigma=0.0)
+        opts = GenerationOptions(device="cpu", seed=3, turn_filter_sigma=0.0,
+                                 seam_blend_frames=0.0)
         out = DialogueGenerator(model, opts).run(*audio).motion_a
         assert out.std() > 0.3 * target.std(), head              # not a still head
         scores[head] = (mt.mean_abs_acceleration(out) / out.std(), mt.high_frequency_share(out),

@@ -21,6 +21,9 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--turn-filter", type=float, default=None, metavar="SIGMA",
                    help="Gaussian smoothing of each new turn joined to the emitted frames, "
                         "sigma in frames (causal across turns); default: the head's own")
+    p.add_argument("--seam-blend", type=float, default=None, metavar="FRAMES",
+                   help="inertialise each new turn onto the emitted frames: the fade's time "
+                        "constant in frames, 0 = off (default 3)")
 
 
 def load_model_from_args(args):

@@ -45,8 +45,12 @@ def register(subparsers) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--steps", type=int, default=5, help="diffusion sampling steps (default 5)")
     p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
+    p.add_argument("--draws", type=int, default=1,
+                   help="samples per clip for TIMAR (seeds SEED, SEED+1, ...; default 1)")
     p.add_argument("--turn-filter", type=float, default=None, metavar="SIGMA",
                    help="turn filter sigma in frames (default: the head's own)")
+    p.add_argument("--seam-blend", type=float, default=None, metavar="FRAMES",
+                   help="seam blend time constant in frames, 0 = off (default 3)")
     p.add_argument("--seed", type=int, default=0, help="sampling and k-means seed (default 0)")
     p.add_argument("--agent-history", choices=("masked", "generated", "real"), default="masked",
                    help="the agent's own past turns in the context window: masked as in the "
@@ -70,7 +74,8 @@ def build_methods(args) -> list:
         methods += [TimarMethod(model, n, steps=args.steps, seed=args.seed, device=args.device,
                                 temperature=args.temperature,
                                 agent_history=args.agent_history,
-                                turn_filter_sigma=args.turn_filter)
+                                turn_filter_sigma=args.turn_filter,
+                                seam_blend_frames=args.seam_blend)
                     for n in args.context]
     if args.baseline:
         from ..baselines.dualtalk import DualTalkMethod, load_baseline
@@ -97,7 +102,9 @@ def run(args) -> int:
         raise TimarError("--max-clips must be at least 1")
     methods = build_methods(args)
     clips = iter_clips(args.data, args.max_clips)
-    results = evaluate(clips, methods, seed=args.seed, log=stderr_log)
+    if args.draws < 1:
+        raise TimarError("--draws must be at least 1")
+    results = evaluate(clips, methods, seed=args.seed, log=stderr_log, draws=args.draws)
     split = os.path.basename(os.path.normpath(args.data))
     print(tables(results, title=f"{split}: "))
     for r in results.values():
@@ -113,7 +120,9 @@ def run(args) -> int:
         protocol = {"contexts": args.context, "steps": args.steps, "seed": args.seed,
                     "temperature": args.temperature, "checkpoint": args.checkpoint,
                     "baseline": args.baseline, "clip_cut": "whole seconds",
-                    "max_clips": args.max_clips, "agent_history": args.agent_history}
+                    "max_clips": args.max_clips, "agent_history": args.agent_history,
+                    "draws": args.draws, "turn_filter": args.turn_filter,
+                    "seam_blend": args.seam_blend}
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)
         with open(args.out, "w", encoding="utf-8") as f:

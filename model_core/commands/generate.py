@@ -48,7 +48,8 @@ def run(args) -> int:
     options = GenerationOptions(context_turns=args.context_turns, steps=args.steps,
                                 temperature=args.temperature, seed=args.seed,
                                 device=args.device, use_cache=not args.no_cache,
-                                turn_filter_sigma=args.turn_filter)
+                                turn_filter_sigma=args.turn_filter,
+                                seam_blend_frames=args.seam_blend)
     generator = DialogueGenerator(model, options)
     parts_a, parts_b, last = [], [], None
     for turn in generator.stream(args.audio_a, args.audio_b, args.motion_a, args.motion_b):
