@@ -71,13 +71,18 @@ def load_audio(source, sample_rate: int | None = None, *, name: str = "audio",
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
+def pad_warning_for(len_a: int, len_b: int) -> str | None:
+    """The warning given when two tracks of these lengths (16 kHz samples) are padded."""
+    if len_a == len_b:
+        return None
+    n = max(len_a, len_b)
+    short = "A" if len_a < len_b else "B"
+    diff = abs(len_a - len_b) / SAMPLE_RATE
+    return (f"speaker {short}'s audio is {diff:.2f} s shorter; padded with silence "
+            f"to {n / SAMPLE_RATE:.2f} s")
+
+
 def pad_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, str | None]:
     """Pad the shorter of two tracks with trailing silence; returns a warning when padded."""
-    if len(a) == len(b):
-        return a, b, None
     n = max(len(a), len(b))
-    short = "A" if len(a) < len(b) else "B"
-    diff = abs(len(a) - len(b)) / SAMPLE_RATE
-    warning = (f"speaker {short}'s audio is {diff:.2f} s shorter; padded with silence "
-               f"to {n / SAMPLE_RATE:.2f} s")
-    return (np.pad(a, (0, n - len(a))), np.pad(b, (0, n - len(b))), warning)
+    return (np.pad(a, (0, n - len(a))), np.pad(b, (0, n - len(b))), pad_warning_for(len(a), len(b)))

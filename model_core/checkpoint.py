@@ -25,7 +25,6 @@ from .fileio import atomic_write
 FORMAT = "timar"
 VERSION = 1
 BUNDLED_NAME = "timar_small.pt"
-MMAP_BYTES = 256 * 2**20
 
 
 def assets_dir() -> Path:
@@ -62,8 +61,10 @@ def read_checkpoint(path) -> dict:
         raise CheckpointError(f"{path}: not a PyTorch checkpoint")
     from .official import safe_types   # + the official release's args Namespace (data only)
 
-    # Memory-map big files (the official release holds optimizer state we never read).
-    mmap = is_zip and path.stat().st_size > MMAP_BYTES
+    # Memory-map every zip checkpoint: tensors are read from disk only when used, so the
+    # optimizer state of the official release (most of its 6.85 GB) is never read, and a
+    # header that claims a huge tensor costs nothing until its shape has been checked.
+    mmap = is_zip
     try:
         with torch.serialization.safe_globals(safe_types()):
             return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
@@ -78,6 +79,44 @@ def read_checkpoint(path) -> dict:
             IndexError, TypeError, AttributeError) as exc:  # torch raises these on junk
         raise CheckpointError(
             f"{path}: not a PyTorch checkpoint (cannot read it: {type(exc).__name__})") from None
+
+
+def tensor_dict(value, source: str, what: str) -> dict:
+    """``value`` if it is a non-empty dict of tensors, else a one-line CheckpointError."""
+    if value is None:
+        raise CheckpointError(f"{source}: has no '{what}' (the weights); it is not a complete "
+                              "TIMAR checkpoint: re-save it with `python -m model_core train` or export")
+    if not isinstance(value, dict) or not value:
+        raise CheckpointError(f"{source}: '{what}' is not a dictionary of weights "
+                              f"(found {type(value).__name__}); the file is damaged or not a TIMAR checkpoint")
+    bad = [str(k) for k, v in value.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise CheckpointError(f"{source}: '{what}' holds entries that are not tensors "
+                              f"({', '.join(bad[:4])}{' ...' if len(bad) > 4 else ''})")
+    return value
+
+
+# Far above any TIMAR model (the paper's large one is 1024 wide, 32 deep): a config beyond
+# these is damaged or hostile and would allocate gigabytes before anything else is checked.
+CONFIG_LIMITS = {"width": 8192, "depth": 256, "diff_width": 8192, "diff_depth": 64,
+                 "window_turns": 64, "n_mels": 512}
+
+
+def check_config_size(config, source: str) -> None:
+    for key, limit in CONFIG_LIMITS.items():
+        value = getattr(config, key, None)
+        if isinstance(value, int) and not 0 < value <= limit:
+            raise CheckpointError(f"{source}: the saved config's {key} = {value} is outside "
+                                  f"1..{limit}; the file is damaged or not a TIMAR checkpoint")
+
+
+def check_finite(state: dict, source: str) -> None:
+    """Refuse weights holding NaN or infinity (a diverged training run) in one line."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{source}: weights hold NaN or infinite values ({', '.join(bad[:4])}"
+                              f"{' ...' if len(bad) > 4 else ''}); the training run diverged: use an "
+                              "earlier checkpoint")
 
 
 def check_state_dict(expected: dict, state: dict, problem: str) -> None:
@@ -109,10 +148,14 @@ def model_from_payload(payload: dict, source: str = "checkpoint"):
         config = TimarConfig.from_dict(dict(payload["config"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{source}: invalid config in checkpoint ({exc})") from None
-    model = TimarModel(config)
-    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    state = tensor_dict(payload.get("state_dict"), source, "state_dict")
+    check_config_size(config, source)
+    model = TimarModel(config)          # bounded by check_config_size
+    # Keys and shapes are compared before any stored tensor is read (they are memory-
+    # mapped), so a header claiming a huge tensor is refused without allocating it.
     check_state_dict(model.state_dict(), state, f"{source}: weights do not match the saved config")
-    model.load_state_dict(state)
+    check_finite(state, source)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     model.meta = dict(payload.get("meta", {}))
     return model.eval()
 

@@ -59,37 +59,69 @@ class LogMelFrontEnd(nn.Module):
 
     @torch.no_grad()
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        """Whole clips at once: the same turn-by-turn computation as :meth:`stream`, so
+        features streamed per turn equal these bit for bit."""
         audio = audio.float()
         if audio.ndim == 1:
             audio = audio[None]
+        if audio.shape[1] == 0:
+            return audio.new_zeros(audio.shape[0], 0, self.feat_dim)
+        stream = self.stream(audio.shape[0], audio.device)
+        step = TURN_FRAMES * SAMPLES_PER_FRAME
+        return torch.cat([stream.push(audio[:, i:i + step])
+                          for i in range(0, audio.shape[1], step)], dim=1)
+
+    def stream(self, batch: int = 1, device=None) -> "LogMelStream":
+        """A per-turn feature computer for ``batch`` tracks (see :class:`LogMelStream`)."""
+        return LogMelStream(self, batch, device)
+
+
+class LogMelStream:
+    """Log-mel features one turn at a time, carrying only what the next turn needs: the
+    last 15 ms of audio (the first window reaches back that far) and the running sums of
+    the level statistic. Memory does not grow with the length of the dialogue."""
+
+    def __init__(self, frontend: LogMelFrontEnd, batch: int = 1, device=None):
+        self.fe = frontend
+        device = device if device is not None else frontend.window.device
+        self.tail = torch.zeros(batch, WIN - HOP, device=device)     # audio before the turn
+        self.level_sum = torch.zeros(batch, device=device)          # sum of active rms_db
+        self.level_count = torch.zeros(batch, device=device)        # active frames so far
+
+    @torch.no_grad()
+    def push(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, n) audio of the next turn, n <= 16000 (shorter only for the last turn) ->
+        (B, ceil(n / 640), feat) features; the level is read at the turn's end."""
+        fe = self.fe
+        audio = audio.float().to(self.tail.device)
         batch, n = audio.shape
+        if n > TURN_FRAMES * SAMPLES_PER_FRAME:
+            raise ValueError(f"push one turn ({TURN_FRAMES * SAMPLES_PER_FRAME} samples) at a time, got {n}")
         frames = math.ceil(n / SAMPLES_PER_FRAME)
         total = frames * SAMPLES_PER_FRAME
-        # Left pad so the first window ends at sample 160; right pad to whole frames.
-        x = nn.functional.pad(audio, (WIN - HOP, total - n))
-        spec = torch.stft(x, N_FFT, hop_length=HOP, win_length=WIN, window=self.window,
+        seg = nn.functional.pad(audio, (0, total - n))
+        x = torch.cat([self.tail, seg], dim=1)
+        self.tail = seg[:, total - (WIN - HOP):]
+        spec = torch.stft(x, N_FFT, hop_length=HOP, win_length=WIN, window=fe.window,
                           center=False, return_complex=True)          # (B, 201, 4F)
         power = spec.real.square() + spec.imag.square()
-        mel = torch.einsum("mf,bft->btm", self.fbank, power)            # (B, 4F, M)
+        mel = torch.einsum("mf,bft->btm", fe.fbank, power)              # (B, 4F, M)
         logmel = torch.log(mel + 1e-8)
 
-        # Causal level: running mean of active-frame log energy, read at each turn's end.
-        seg = nn.functional.pad(audio, (0, total - n)).view(batch, frames, SAMPLES_PER_FRAME)
-        rms_db = 10.0 * torch.log10(seg.square().mean(-1) + 1e-12)        # (B, F)
+        # Causal level: running mean of active-frame log energy up to this turn's end.
+        rms_db = 10.0 * torch.log10(seg.view(batch, frames, SAMPLES_PER_FRAME).square().mean(-1)
+                                    + 1e-12)                            # (B, F)
         active = (rms_db > ACTIVE_DB).float()
-        csum = torch.cumsum(rms_db * active, dim=1)
-        ccount = torch.cumsum(active, dim=1)
-        turn_end = torch.clamp(
-            (torch.arange(frames, device=audio.device) // TURN_FRAMES + 1) * TURN_FRAMES - 1,
-            max=frames - 1)
-        level_db = torch.where(ccount[:, turn_end] > 0,
-                               csum[:, turn_end] / ccount[:, turn_end].clamp(min=1),
-                               torch.full_like(csum[:, turn_end], DEFAULT_LEVEL_DB))
+        self.level_sum = self.level_sum + (rms_db * active).sum(1)
+        self.level_count = self.level_count + active.sum(1)
+        level_db = torch.where(self.level_count > 0,
+                               self.level_sum / self.level_count.clamp(min=1),
+                               torch.full_like(self.level_sum, DEFAULT_LEVEL_DB))
         # dB of RMS -> natural-log power offset; centre speech at 0 with a gentle scale.
-        offset = level_db * (math.log(10.0) / 10.0)                         # (B, F)
-        logmel = logmel.view(batch, frames, MELS_PER_FRAME, self.n_mels) - offset[..., None, None]
+        offset = level_db * (math.log(10.0) / 10.0)                         # (B,)
+        logmel = logmel.view(batch, frames, MELS_PER_FRAME, fe.n_mels) - offset[:, None, None, None]
         logmel = torch.clamp(logmel, min=-12.0) / 4.0
-        return logmel.reshape(batch, frames, self.feat_dim)
+        return logmel.reshape(batch, frames, fe.feat_dim)
 
 
 def make_frontend(config) -> nn.Module:

@@ -13,6 +13,13 @@ from .constants import EXP_DIM, MOTION_DIM
 from .errors import MotionFileError
 from .fileio import atomic_write
 
+# Plausible FLAME ranges: tracked expression coefficients stay within about +-10 (the
+# DualTalk demo peaks at 4.3) and jaw and neck rotations well within a half turn. Values
+# far beyond these are a wrong file (another parameterisation, unscaled units, garbage),
+# which would drive the model's partner input far outside anything it was trained on.
+EXP_LIMIT = 50.0
+POSE_LIMIT = 3.2            # radians, about pi
+
 
 def from_dualtalk(exp: np.ndarray, pose: np.ndarray) -> np.ndarray:
     """(T, 50) exp and (T, 6) pose -> (T, 56) model motion."""
@@ -56,13 +63,35 @@ def load_motion_npz(path: str | os.PathLike) -> np.ndarray:
     motion = from_dualtalk(exp, pose)
     if not np.isfinite(motion).all():
         raise MotionFileError(f"{path}: motion holds NaN or infinite values")
+    check_motion_range(motion, path)
     return motion
 
 
-def save_motion_npz(path: str | os.PathLike, motion: np.ndarray) -> None:
-    """Write (T, 56) motion as a DualTalk npz atomically (no partial file on failure)."""
+def check_motion_range(motion: np.ndarray, name: str) -> None:
+    """Raise MotionFileError when (T, 56) motion is far outside FLAME's ranges."""
+    exp_peak = float(np.abs(motion[:, :EXP_DIM]).max(initial=0.0))
+    pose_peak = float(np.abs(motion[:, EXP_DIM:]).max(initial=0.0))
+    if exp_peak > EXP_LIMIT or pose_peak > POSE_LIMIT:
+        raise MotionFileError(
+            f"{name}: values far outside FLAME's ranges (largest expression coefficient "
+            f"{exp_peak:.3g}, limit {EXP_LIMIT:g}; largest jaw/neck rotation {pose_peak:.3g} rad, "
+            f"limit {POSE_LIMIT:g}); give FLAME 'exp' coefficients and 'pose' axis-angles in radians")
+
+
+def write_motion_npz(path: str | os.PathLike, motion: np.ndarray) -> None:
+    """Write (T, 56) motion as a DualTalk npz at ``path`` as it is (no temporary name)."""
     motion = np.asarray(motion, dtype=np.float32)
     if motion.ndim != 2 or motion.shape[1] != MOTION_DIM:
         raise ValueError(f"motion must be (T, {MOTION_DIM}), got {motion.shape}")
     exp, pose = to_dualtalk(motion)
-    atomic_write(path, lambda tmp: np.savez(tmp, exp=exp, pose=pose), suffix=".npz")
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        raise ValueError(f"a motion file's name must end in .npz: {path}")
+    # A path, not an open file: when the disk fills up, zipfile then closes its own file
+    # once, instead of failing again later when it is garbage-collected.
+    np.savez(path, exp=exp, pose=pose)
+
+
+def save_motion_npz(path: str | os.PathLike, motion: np.ndarray) -> None:
+    """Write (T, 56) motion as a DualTalk npz atomically (no partial file on failure)."""
+    atomic_write(path, lambda tmp: write_motion_npz(tmp, motion), suffix=".npz")

@@ -26,12 +26,15 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .audio import load_audio, pad_pair
-from .constants import FPS, MOTION_DIM, NECK, SAMPLE_RATE, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
+from .audio import pad_warning_for
+from .audio_stream import AudioStream, open_audio, truncation_warning
+from .constants import FPS, MOTION_DIM, NECK, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
 from .devices import resolve_device
 from .errors import MotionFileError, TimarError
+from .feature_stream import TurnFeatures
 from .flame import load_motion_npz
 from .layout import turn_ids
+from .limits import check_generation_options
 from .transformer import KVCache
 from .turn_joins import SeamBlend, TurnFilter
 
@@ -114,7 +117,7 @@ class StreamState:
     start: float                    # perf_counter at the start
     n_turns: int
     frames: int                     # output frames (the last turn may be partial)
-    feats: torch.Tensor             # (2, n_turns, 25, feat) speech features of A and B
+    feats: TurnFeatures             # [heads, turns] -> (.., 25, feat) speech features
     motion: torch.Tensor            # (2, n_turns, 25, 56) normalised motion, filled per turn
     given: list                     # per head: (T, 56) motion copied through, or None
     agents: list                    # heads generated, each the agent of one batch row
@@ -161,14 +164,11 @@ class DialogueGenerator:
         self.options = options or GenerationOptions()
         self.device = resolve_device(self.options.device)
         self.model = model.to(self.device).eval()
-        window = model.config.window_turns
-        if not 0 <= self.options.context_turns < window:
-            raise TimarError(f"context turns must be between 0 and {window - 1}, "
-                             f"got {self.options.context_turns}")
-        if self.options.steps < 1:
-            raise TimarError("diffusion steps must be at least 1")
-        if not self.options.temperature >= 0:
-            raise TimarError("temperature must be >= 0")
+        o = self.options
+        check_generation_options(seed=o.seed, temperature=o.temperature, steps=o.steps,
+                                 context_turns=o.context_turns,
+                                 window_turns=model.config.window_turns,
+                                 noise_time_constant=o.noise_time_constant)
         self.turn_filter = TurnFilter(self._filter_sigmas(model.diffloss.sees_past))
         blend = self.options.seam_blend_frames
         blend = DEFAULT_SEAM_BLEND_FRAMES if blend is None else blend
@@ -212,12 +212,17 @@ class DialogueGenerator:
         a head to copy through instead of generating. A silent track is refused (usually
         the wrong file) unless ``allow_silent`` (a listener who never speaks)."""
         self.warnings = []
-        a = load_audio(audio_a, sample_rate, name="speaker A audio", allow_silent=allow_silent)
-        b = load_audio(audio_b, sample_rate, name="speaker B audio", allow_silent=allow_silent)
-        a, b, pad_warning = pad_pair(a, b)
+        # Audio is checked in one pass and then read turn by turn (bounded memory).
+        a = open_audio(audio_a, sample_rate, name="speaker A audio", allow_silent=allow_silent)
+        b = open_audio(audio_b, sample_rate, name="speaker B audio", allow_silent=allow_silent)
+        for source, label in ((audio_a, "speaker A's audio"), (audio_b, "speaker B's audio")):
+            warning = truncation_warning(source, label)
+            if warning:
+                self.warnings.append(warning)
+        pad_warning = pad_warning_for(a.length, b.length)
         if pad_warning:
             self.warnings.append(pad_warning)
-        frames = max(1, round(len(a) / SAMPLES_PER_FRAME))
+        frames = max(1, round(max(a.length, b.length) / SAMPLES_PER_FRAME))
         given = [_as_motion(motion_a, frames, "speaker A motion", self.warnings),
                  _as_motion(motion_b, frames, "speaker B motion", self.warnings)]
         if given[0] is not None and given[1] is not None:
@@ -225,7 +230,7 @@ class DialogueGenerator:
         yield from self._stream(a, b, given, frames)
 
     # ---------------------------------------------------------------- internals
-    def _stream(self, a: np.ndarray, b: np.ndarray, given: list, frames: int) -> Iterator[TurnResult]:
+    def _stream(self, a: AudioStream, b: AudioStream, given: list, frames: int) -> Iterator[TurnResult]:
         # Inference mode is entered around each step, never across a yield: it is
         # thread-local state and must not leak into the caller's code between turns.
         with torch.inference_mode():
@@ -235,15 +240,12 @@ class DialogueGenerator:
                 turn = self._turn(t, state)
             yield turn
 
-    def _start(self, a: np.ndarray, b: np.ndarray, given: list, frames: int) -> "StreamState":
+    def _start(self, a: AudioStream, b: AudioStream, given: list, frames: int) -> "StreamState":
         model, opt, dev = self.model, self.options, self.device
         start = time.perf_counter()
         n_turns = math.ceil(frames / TURN_FRAMES)
         padded = n_turns * TURN_FRAMES
-        audio = torch.from_numpy(np.stack([a, b]))
-        feats = model.speech_features(audio)                          # (2, F', feat)
-        feats = torch.nn.functional.pad(feats[:, :padded], (0, 0, 0, max(0, padded - feats.shape[1])))
-        feats = feats.view(2, n_turns, TURN_FRAMES, -1)
+        feats = TurnFeatures(model, a, b, n_turns)       # (2, n_turns, 25, feat), per turn
 
         # Normalised motion of both heads; given heads filled now, generated ones per turn.
         motion = torch.zeros(2, padded, MOTION_DIM, device=dev)

@@ -20,7 +20,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .config import TimarConfig
 from .constants import MOTION_DIM, TOKENS_PER_TURN
@@ -192,12 +191,12 @@ def release_state_dict(payload: dict, source: str = "checkpoint") -> tuple[dict,
             break
     else:
         raise CheckpointError(f"{source}: holds neither 'model_ema' nor 'model' weights")
-    if not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{source}: '{name}' is not a state dict of tensors")
-    clean = {}
-    for key, value in state.items():
-        key = key[len("module."):] if key.startswith("module.") else key
-        clean[key] = value.float() if value.is_floating_point() else value
+    from .checkpoint import tensor_dict
+
+    tensor_dict(state, source, name)
+    # Tensors stay as loaded (memory-mapped): they are widened only after their keys and
+    # shapes were checked, and the other entries (optimizer state) are never read.
+    clean = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
     return clean, name
 
 
@@ -231,7 +230,11 @@ def model_from_official(payload: dict, source: str = "checkpoint"):
             f"{model.frontend.model_dir} gives {model.config.speech_feat_dim}: use "
             f"{SPEECH_MODEL_NAME}")
     _check_keys(model, state, source)
-    result = model.load_state_dict(state, strict=False)
+    from .checkpoint import check_finite
+
+    check_finite(state, source)
+    result = model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                    for k, v in state.items()}, strict=False)
     assert set(result.missing_keys) <= set(BUFFERS_NOT_IN_RELEASE) and not result.unexpected_keys
     epoch = payload.get("epoch")
     model.meta = {"source": "official TIMAR release", "weights": used,

@@ -23,6 +23,13 @@ def _lowpass(up: int, down: int, beta: float) -> tuple[np.ndarray, int]:
     return h / h.sum() * up, half_len
 
 
+def polyphase_taps(up: int, down: int, beta: float = 8.0) -> tuple[np.ndarray, int]:
+    """The filter ``resample_poly`` applies (zeros prepended for alignment) and its half
+    length; ``up``/``down`` already reduced. Shared with the block resampler."""
+    h, half_len = _lowpass(up, down, beta)
+    return np.concatenate([np.zeros(down - half_len % down), h]), half_len
+
+
 def resample_poly(x: np.ndarray, up: int, down: int, beta: float = 8.0) -> np.ndarray:
     """Upsample by ``up``, low-pass filter, downsample by ``down`` (1-D float64 result)."""
     g = gcd(up, down)
@@ -31,9 +38,8 @@ def resample_poly(x: np.ndarray, up: int, down: int, beta: float = 8.0) -> np.nd
     if up == down == 1:
         return x.copy()
     n_out = -(-len(x) * up // down)
-    h, half_len = _lowpass(up, down, beta)
+    h, half_len = polyphase_taps(up, down, beta)
     pre_pad = down - half_len % down
-    h = np.concatenate([np.zeros(pre_pad), h])
     first = (half_len + pre_pad) // down          # outputs dropped to centre the filter
     taps_per_phase = -(-len(h) // up)
     padded = np.concatenate([np.zeros(taps_per_phase), x, np.zeros(taps_per_phase + down + 1)])

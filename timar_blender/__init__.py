@@ -38,7 +38,10 @@ def register():
 
 
 def unregister():
+    """Safe to call again (Blender disabling the add-on after the exit hook already did)."""
     global _registered
+    if not _registered:
+        return
     _registered = False
     jobs.shutdown()
     atexit.unregister(_at_exit)

@@ -106,6 +106,7 @@ class TakeWriter:
         self.motion = np.zeros((0, mapping.MOTION_DIM), dtype=np.float32)
         self._written = 0          # scene frames already written (all channels)
         self._procedural: dict = {}
+        self._undo: list = []      # ((kind, name), had animation data, NLA track) per action
         self.mesh_name = self.arm_name = None
         self.key_action = self.arm_action = None
         key = rig.mesh.data.shape_keys if rig.mesh else None
@@ -131,10 +132,36 @@ class TakeWriter:
         action, slot = fcurves.new_action(name, id_block)
         action["timar_take"] = self.take_name
         ad = id_block.animation_data
+        track = None
         if ad is not None and ad.action is not None:
-            fcurves.push_down(id_block, mute="timar_take" in ad.action)
+            track = fcurves.push_down(id_block, mute="timar_take" in ad.action)
+        # by name, never the ID itself (an undo may free it): the mesh's shape keys or the armature
+        owner = ("key", self.mesh_name) if id_block.id_type == 'KEY' else ("object", self.arm_name)
+        self._undo.append((owner, ad is not None, track))
         fcurves.assign_action(id_block, action, slot)
         return action.name
+
+    def discard(self) -> None:
+        """Undo this take: remove its actions and give each ID back the action (and slot)
+        that was active before, taken out of the NLA track it was pushed down to."""
+        for (kind, name), had_anim, track in reversed(self._undo):
+            obj = bpy.data.objects.get(name)
+            id_block = obj.data.shape_keys if obj is not None and kind == "key" else obj
+            if id_block is None:
+                continue
+            ad = id_block.animation_data
+            if ad is not None:
+                ad.action = None
+                if track is not None:
+                    fcurves.pop_up(id_block, track)
+                elif not had_anim:
+                    id_block.animation_data_clear()
+        self._undo.clear()
+        for name in self.action_names:
+            action = bpy.data.actions.get(name)
+            if action is not None:
+                bpy.data.actions.remove(action)
+        self.key_action = self.arm_action = None
 
     def _widen_slider(self, kb):
         rng = self.preset.slider_range

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import core, generation, jobs, ops_scene, prefs
 from .batch_dialogue import BatchSettings, process
+from .batch_lock import DialogueLock
 from .batch_manifest import (ManifestError, check_unique, load_manifest, make_dialogue,
                              parse_shard, sample_dialogue, select_shard)
 from .batch_outputs import Outputs, completion, write_json
@@ -110,6 +111,7 @@ def settings_from(args) -> BatchSettings:
     w, h = parse_resolution(args.resolution)
     if args.samples < 0 or args.frames_step < 0:
         raise ValueError("--samples and --frames-step must be >= 0")
+    core.limits.check_generation_options(seed=args.seed, temperature=args.temperature, steps=args.steps)
     return BatchSettings(
         out=Path(args.out).resolve(), checkpoint=str(Path(args.checkpoint).resolve())
         if args.checkpoint else None, device=args.device, seed=args.seed,
@@ -152,15 +154,25 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.end("skipped", 0.0, "outputs complete")
             summary.append({"index": index, "name": dialogue.name, "status": "skipped"})
             continue
-        if not model_ready:
-            try:
-                load_model(settings)
-            except (core.TimarError, generation.GenerationError) as exc:
-                return _error(str(exc))
-            model_ready = True
-        progress.step(f"to do: {reason}", force=True)
-        start = time.monotonic()
-        report = process(dialogue, settings, progress.step)
+        with DialogueLock(settings.out, dialogue.name) as lock:
+            if lock.acquired and not args.force:   # another batch may have just finished it
+                reason = completion(Outputs(settings.out, dialogue.name),
+                                    settings.describe(dialogue), settings.render)
+            if not lock.acquired or reason is None:
+                why = f"being made by {lock.holder()}" if not lock.acquired else "outputs complete"
+                progress.end("skipped", 0.0, why)
+                summary.append({"index": index, "name": dialogue.name, "status": "skipped",
+                                "reason": why})
+                continue
+            if not model_ready:
+                try:
+                    load_model(settings)
+                except (core.TimarError, generation.GenerationError) as exc:
+                    return _error(str(exc))
+                model_ready = True
+            progress.step(f"to do: {reason}", force=True)
+            start = time.monotonic()
+            report = process(dialogue, settings, progress.step)
         progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})
@@ -183,7 +195,7 @@ def main(argv=None) -> int:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
-    except (ManifestError, ValueError) as exc:
+    except (ManifestError, ValueError, core.TimarError) as exc:
         return _error(str(exc))
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_terminate) if on_main else None

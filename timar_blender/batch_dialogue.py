@@ -56,16 +56,12 @@ class BatchSettings:
         """The checkpoint's content hash, so a retrained model redoes the batch while a
         copy of the same file on another machine does not."""
         path = Path(self.checkpoint) if self.checkpoint else core.mc_checkpoint().bundled_checkpoint()
-        try:
-            st = path.stat()
-        except OSError:
-            return str(path)
-        return _file_hash(str(path.resolve()), st.st_size, st.st_mtime_ns)
+        return content_id(str(path))
 
     def describe(self, dialogue: Dialogue) -> dict:
         """What the outputs depend on; a re-run redoes a dialogue when this changed."""
         described = {
-            "inputs": dialogue.inputs(),
+            "inputs": input_contents(dialogue),
             "generation": {"checkpoint": self.checkpoint_id(), "device": self.device,
                            "seed": self.seed, "context_turns": self.context_turns,
                            "steps": self.steps, "temperature": self.temperature}}
@@ -76,7 +72,28 @@ class BatchSettings:
         return described
 
 
-@functools.lru_cache(maxsize=4)
+def content_id(path: str) -> str:
+    """A file's content hash (cached while its size and time stamp stay the same)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"missing: {path}"
+    return _file_hash(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+def input_contents(dialogue: Dialogue) -> dict:
+    """The dialogue's inputs as a re-run compares them: files (audio, template, a mapping
+    .json) by content, so audio replaced at the same path is redone and a moved copy is not."""
+    inputs = dialogue.inputs()
+    for key in ("audio_a", "audio_b", "template"):
+        if inputs[key]:
+            inputs[key] = content_id(inputs[key])
+    if inputs["preset"].lower().endswith(".json"):
+        inputs["preset"] = content_id(inputs["preset"])
+    return inputs
+
+
+@functools.lru_cache(maxsize=16)
 def _file_hash(path: str, _size: int, _mtime: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -243,6 +260,10 @@ def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
 
 def _make(dialogue: Dialogue, settings: BatchSettings, out: Outputs, report: dict, step) -> None:
     audio = (core.load_audio(dialogue.audio_a), core.load_audio(dialogue.audio_b))
+    for path, label in ((dialogue.audio_a, "audio_a"), (dialogue.audio_b, "audio_b")):
+        warning = core.truncation_warning(path, label)
+        if warning:
+            report["warnings"].append(warning)
     scene, heads = _new_scene(dialogue)
     preset = _preset(dialogue, heads)
     start = scene.frame_start

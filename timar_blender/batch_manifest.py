@@ -13,6 +13,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .core import outputs
+
+safe_name = outputs.safe_name     # one definition, shared with the command line
+
 COLUMNS = ("audio_a", "audio_b", "name", "template", "head_a", "head_b", "preset")
 REQUIRED = ("audio_a", "audio_b")
 SAMPLE_NAME = "sample"
@@ -35,12 +39,6 @@ class Dialogue:
 
     def inputs(self) -> dict:
         return {k: getattr(self, k) for k in COLUMNS}
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe output name: letters, digits, '.', '_' and '-'."""
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", text.strip()).strip("._")
-    return name or "dialogue"
 
 
 def default_name(audio_a: str) -> str:
@@ -74,43 +72,61 @@ def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> Dialo
     return Dialogue(**vals)
 
 
-def _rows_from_csv(path: Path) -> list[dict]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        sample = fh.read(4096)
-        fh.seek(0)
-        try:
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(fh, dialect=dialect)
-        if not reader.fieldnames or not set(REQUIRED) <= {f.strip() for f in reader.fieldnames}:
-            raise ManifestError(f"{path}: the first line must be a header naming at least "
-                                "audio_a,audio_b (optional: name,template,head_a,head_b,preset)")
-        rows = []
-        for row in reader:
-            if None in row:
-                raise ManifestError(f"{path} line {reader.line_num}: more fields than the "
-                                    "header has columns (quote values that hold commas)")
-            if any((v or "").strip() for v in row.values()):    # skip blank lines
-                rows.append({k.strip(): v for k, v in row.items()})
-        return rows
-
-
-def _rows_from_json(path: Path) -> list[dict]:
+def _read_text(path: Path) -> str:
+    """The manifest's text: UTF-8 (with or without a BOM) or UTF-16 with a BOM."""
+    data = path.read_bytes()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 or UTF-16 text (byte {exc.start}: {exc.reason}); "
+                            "save the manifest as UTF-8") from None
+
+
+def _rows_from_csv(path: Path) -> list[tuple[str, dict]]:
+    import io
+
+    fh = io.StringIO(_read_text(path), newline="")
+    sample = fh.read(4096)
+    fh.seek(0)
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.DictReader(fh, dialect=dialect)
+    if not reader.fieldnames or not set(REQUIRED) <= {f.strip() for f in reader.fieldnames}:
+        raise ManifestError(f"{path}: the first line must be a header naming at least "
+                            "audio_a,audio_b (optional: name,template,head_a,head_b,preset)")
+    rows = []
+    for row in reader:
+        where = f"line {reader.line_num}"
+        if None in row:
+            rows.append((where, ManifestError("more fields than the header has columns "
+                                              "(quote values that hold commas)")))
+        elif any((v or "").strip() for v in row.values()):    # skip blank lines
+            rows.append((where, {k.strip(): v for k, v in row.items()}))
+    return rows
+
+
+def _rows_from_json(path: Path) -> list[tuple[str, dict]]:
+    try:
+        data = json.loads(_read_text(path))
     except ValueError as exc:
         raise ManifestError(f"{path}: not valid JSON ({exc})") from None
     if isinstance(data, dict):
         data = data.get("dialogues")
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+    if not isinstance(data, list):
         raise ManifestError(f"{path}: expected a list of dialogue objects, or "
                             "{\"dialogues\": [...]}")
-    return data
+    return [(f"entry {i + 1}", r if isinstance(r, dict) else ManifestError(
+        f"expected an object with audio_a and audio_b, got {type(r).__name__}"))
+        for i, r in enumerate(data)]
 
 
 def load_manifest(path) -> list[Dialogue]:
-    """Read a CSV or JSON manifest; raises ManifestError naming the file and row."""
+    """Read a CSV or JSON manifest; raises ManifestError naming the file and listing
+    every bad row (line for CSV, entry for JSON) at once."""
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"manifest not found: {path}")
@@ -123,8 +139,18 @@ def load_manifest(path) -> list[Dialogue]:
     if not rows:
         raise ManifestError(f"{path}: no dialogues in the manifest")
     base = path.resolve().parent
-    dialogues = [make_dialogue(r, base, f"{path.name} dialogue {i + 1}: ")
-                 for i, r in enumerate(rows)]
+    dialogues, problems = [], []
+    for where, row in rows:
+        try:
+            if isinstance(row, ManifestError):
+                raise row
+            dialogues.append(make_dialogue(row, base))
+        except ManifestError as exc:
+            problems.append(f"  {where}: {exc}")
+    if problems:
+        raise ManifestError(f"{path}: {len(problems)} of {len(rows)} dialogues cannot be used "
+                            "(fix them and run again; nothing was processed):\n"
+                            + "\n".join(problems))
     check_unique(dialogues, str(path))
     return dialogues
 

@@ -14,6 +14,8 @@ except ImportError:
 from importlib import import_module
 
 errors = import_module(mc.__name__ + ".errors")
+outputs = import_module(mc.__name__ + ".outputs")   # bpy- and torch-free
+limits = import_module(mc.__name__ + ".limits")
 TimarError = errors.TimarError
 AudioError = errors.AudioError
 MotionFileError = errors.MotionFileError
@@ -53,3 +55,8 @@ def load_audio(path: str):
 
 def load_motion_npz(path: str):
     return mc_flame().load_motion_npz(path)
+
+
+def truncation_warning(path: str, label: str) -> str | None:
+    """A warning when a WAV file ends before its header says (a cut-short copy)."""
+    return _sub("audio_stream").truncation_warning(path, label)

@@ -46,11 +46,12 @@ def assign_action(id_block, action, slot=None):
         ad.action_slot = slot
 
 
-def push_down(id_block, mute: bool) -> None:
-    """Move the ID's active action into a new NLA track (like Blender's Push Down)."""
+def push_down(id_block, mute: bool) -> str | None:
+    """Move the ID's active action into a new NLA track (like Blender's Push Down);
+    returns the track's name."""
     ad = id_block.animation_data
     if ad is None or ad.action is None:
-        return
+        return None
     action = ad.action
     slot = getattr(ad, "action_slot", None)
     track = ad.nla_tracks.new()
@@ -61,6 +62,19 @@ def push_down(id_block, mute: bool) -> None:
         strip.action_slot = slot
     track.mute = mute
     ad.action = None
+    return track.name
+
+
+def pop_up(id_block, track_name: str) -> None:
+    """Undo :func:`push_down`: make the track's action active again (same slot), drop the track."""
+    ad = id_block.animation_data
+    track = ad.nla_tracks.get(track_name) if ad is not None else None
+    if track is None or not len(track.strips):
+        return
+    strip = track.strips[0]
+    action, slot = strip.action, getattr(strip, "action_slot", None)
+    ad.nla_tracks.remove(track)
+    assign_action(id_block, action, slot)
 
 
 def write_keys(fcurves, data_path: str, index: int, frames: np.ndarray,

@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass, field
 
 import bpy
+import numpy as np
 
-from . import generation
+from . import core, generation
 from .animate import TakeSettings, TakeWriter, resolve_head
 from .rigs import Preset
 
@@ -60,6 +61,12 @@ class Job:
 
     def _write_turn(self, take: int, turn) -> None:
         scene = bpy.data.scenes[self.scene_name]
+        for target in self.heads:    # checked before any action is made for it
+            motion = turn.motion_a if target.label == "A" else turn.motion_b
+            if not np.isfinite(motion).all():
+                raise core.TimarError(
+                    f"the model produced NaN or infinite motion at turn {int(turn.index) + 1} "
+                    "(broken weights or an extreme option); check the model and the options")
         for target in self.heads:
             motion = turn.motion_a if target.label == "A" else turn.motion_b
             key = (take, target.label)
@@ -80,6 +87,14 @@ class Job:
         p.turns_done = take * int(turn.total_turns) + int(turn.index) + 1
         p.elapsed = time.monotonic() - self.started
         p.audio_done = (take * int(turn.total_turns) * 1.0 + float(turn.audio_seconds_done))
+
+    def discard_empty_takes(self) -> None:
+        """After a failure: a take that got no valid frame is removed, and the actions that
+        were active before it are active again (a take with frames stays, as on cancel)."""
+        for key, writer in list(self.writers.items()):
+            if len(writer.motion) == 0:
+                writer.discard()
+                del self.writers[key]
 
     @property
     def take_names(self) -> list[str]:
@@ -141,6 +156,8 @@ def _report(kind: str, message: str) -> None:
 
 def _finish(job: Job) -> None:
     global _job
+    if job.state == "error":
+        job.discard_empty_takes()
     _show_progress(job)
     if job.state == "error":
         _report('ERROR', job.error + (f" (kept the partial take: {', '.join(job.take_names)})"
@@ -224,6 +241,8 @@ def run_sync(job: Job) -> Job:
     except Exception as exc:  # noqa: BLE001 - writing failed
         job.state, job.error = "error", str(exc)
     finally:
+        if job.state == "error":
+            job.discard_empty_takes()
         wm.progress_end()
         job.progress.elapsed = time.monotonic() - job.started
     return job

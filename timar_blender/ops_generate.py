@@ -58,6 +58,10 @@ def build_job(scene, target: str = 'BOTH') -> jobs.Job:
     settings = TakeSettings(s.intensity_exp, s.intensity_jaw, s.intensity_head, s.smoothing,
                             s.blinks, s.seed)
     job = jobs.Job(scene.name, request, heads, s.start_frame, settings)
+    for label in "AB":
+        warning = core.truncation_warning(bpy.path.abspath(sp[label].audio), f"speaker {label}'s audio")
+        if warning:
+            job.warnings.append(warning)
     if choice.kind == model_choice.OFFICIAL and _on_cpu(request.model):
         job.warnings.append("the official TIMAR weights run on the CPU here: expect 10-20x "
                             "slower than real time (a CUDA GPU is much faster)")

@@ -1,12 +1,13 @@
 """``python -m model_core generate``: animate both heads of a dialogue into two npz files."""
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import numpy as np
 
+from ..limits import check_generation_options
+from ..outputs import check_output_folder, safe_name
 from .common import add_model_options, add_sampling_options, load_model_from_args, progress
 
 
@@ -27,14 +28,22 @@ def register(sub) -> None:
 
 def default_name(audio_a: str) -> str:
     stem = Path(audio_a).stem
-    return re.sub(r"[_-](speaker ?1|spk1|a)$", "", stem, flags=re.IGNORECASE) or stem
+    return safe_name(re.sub(r"[_-](speaker ?1|spk1|a)$", "", stem, flags=re.IGNORECASE) or stem)
 
 
 def run(args) -> int:
-    from ..flame import save_motion_npz
+    from ..errors import TimarError
+    from ..fileio import publish_together
+    from ..flame import write_motion_npz
     from ..generate import DialogueGenerator, GenerationOptions
 
-    name = args.name or default_name(args.audio_a)
+    # Everything that can be checked is checked before the model runs.
+    check_generation_options(seed=args.seed, temperature=args.temperature, steps=args.steps)
+    out_dir = check_output_folder(args.out_dir)
+    name = safe_name(args.name) if args.name else default_name(args.audio_a)
+    if args.name and name != args.name:
+        progress(f"warning: output name {args.name!r} became {name!r} (a name cannot hold "
+                 "folders or special characters; use --out-dir for the folder)", final=True)
     model = load_model_from_args(args)
     options = GenerationOptions(context_turns=args.context_turns, steps=args.steps,
                                 temperature=args.temperature, seed=args.seed,
@@ -48,21 +57,25 @@ def run(args) -> int:
         if turn.index == 0:
             for w in generator.warnings:
                 progress(f"warning: {w}", final=True)
+        if not (np.isfinite(turn.motion_a).all() and np.isfinite(turn.motion_b).all()):
+            raise TimarError(f"the model produced NaN or infinite motion at turn {turn.index + 1}"
+                             " (broken weights or an extreme option); nothing was written")
         parts_a.append(turn.motion_a)
         parts_b.append(turn.motion_b)
         last = turn
         progress(f"turn {turn.index + 1}/{turn.total_turns}  {turn.audio_seconds_done:.0f} s of audio"
                  f"  real-time factor {turn.realtime_factor:.3f}")
-    os.makedirs(args.out_dir, exist_ok=True)
-    out_a = Path(args.out_dir) / f"{name}_speaker1.npz"
-    out_b = Path(args.out_dir) / f"{name}_speaker2.npz"
-    save_motion_npz(out_a, np.concatenate(parts_a))
-    try:
-        save_motion_npz(out_b, np.concatenate(parts_b))
-    except BaseException:
-        out_a.unlink(missing_ok=True)   # never leave half a result
-        raise
-    progress(f"wrote {out_a} and {out_b}: {len(np.concatenate(parts_a))} frames, "
+    out_a = out_dir / f"{name}_speaker1.npz"
+    out_b = out_dir / f"{name}_speaker2.npz"
+    motion_a, motion_b = np.concatenate(parts_a), np.concatenate(parts_b)
+    try:   # both files appear together, or neither and an earlier result stays
+        publish_together({out_a: lambda tmp: write_motion_npz(tmp, motion_a),
+                          out_b: lambda tmp: write_motion_npz(tmp, motion_b)}, suffix=".npz")
+    except OSError as exc:
+        raise TimarError(f"cannot write the results to {out_dir} ({exc.strerror or exc}); "
+                         "free some space or choose another --out-dir; any earlier "
+                         f"{name}_speaker1/2.npz were left as they were") from None
+    progress(f"wrote {out_a} and {out_b}: {len(motion_a)} frames, "
              f"{last.audio_seconds_done:.1f} s of audio in {last.elapsed_s:.2f} s "
              f"(real-time factor {last.realtime_factor:.3f}) on {generator.device}", final=True)
     return 0
