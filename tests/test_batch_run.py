@@ -61,12 +61,13 @@ import bpy, json, sys, numpy as np
 bpy.ops.wm.open_mainfile(filepath=sys.argv[1], load_ui=False)
 sc = bpy.context.scene
 se = sc.sequence_editor
-strips = [] if se is None else list(se.strips if hasattr(se, "strips") else se.sequences)
+from timar_blender import sequencer
+strips = [] if se is None else list(sequencer.strips(se))
 def animated(o):
     ids = [o] + ([o.data.shape_keys] if o.type == 'MESH' and o.data.shape_keys else [])
     return [i.animation_data.action.name for i in ids if i.animation_data and i.animation_data.action]
 out = {"frames": [sc.frame_start, sc.frame_end], "fps": sc.render.fps,
-       "strips": sorted((s.name, s.type, s.frame_final_start) for s in strips),
+       "strips": sorted((s.name, s.type, sequencer.visible_start(s)) for s in strips),
        "animated": {o.name: animated(o) for o in bpy.data.objects if animated(o)},
        "engine": sc.render.engine, "res": [sc.render.resolution_x, sc.render.resolution_y],
        "output": sc.render.filepath, "objects": sorted(o.name for o in bpy.data.objects)}
