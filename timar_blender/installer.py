@@ -1,34 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Installing PyTorch with pip in a subprocess, into the extension's own folder.
 
-No bpy here: ``PipInstall`` runs ``python -m pip install --target DIR`` in a thread,
+No bpy here: ``PipInstall`` runs a pip command (torch_plan.Plan.command) in a thread,
 parses pip's output into a progress fraction and a phase line, and keeps the whole log."""
 from __future__ import annotations
 
 import os
 import re
 import subprocess
-import sys
 import threading
-
-INDEX_URLS = {
-    "CPU": "https://download.pytorch.org/whl/cpu",
-    "CUDA": "https://download.pytorch.org/whl/cu128",
-}
-
-
-def pip_command(target: str, packages: list[str], variant: str = "CPU",
-                find_links: str = "", python: str | None = None) -> list[str]:
-    """The pip command line. With ``find_links`` pip works offline from that folder."""
-    cmd = [python or sys.executable, "-m", "pip", "install", "--target", target, "--upgrade",
-           "--no-input", "--disable-pip-version-check", "--progress-bar", "off",
-           "--no-warn-script-location"]
-    if find_links:
-        cmd += ["--no-index", "--find-links", find_links]
-    else:
-        cmd += ["--index-url", INDEX_URLS[variant], "--extra-index-url", "https://pypi.org/simple"]
-    return cmd + list(packages)
-
 
 _COLLECT = re.compile(r"^\s*(Collecting|Processing|Looking in links|Downloading|Using cached)\b")
 
