@@ -42,8 +42,13 @@ def zip_path(folder: Path, platform: str) -> Path:
 
 @pytest.fixture(scope="module")
 def built_zips(tmp_path_factory):
-    """All three platforms' zips; the wheels come from the repository's cache (.whl/,
-    filled by the first build)."""
+    """All three platforms' zips: those .ci/test built once ($TIMAR_DIST), else built here
+    (the wheels from the repository's cache .whl/, filled by the first build)."""
+    if os.environ.get("TIMAR_DIST"):
+        paths = {p: zip_path(Path(os.environ["TIMAR_DIST"]), p) for p in PLATFORMS}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        assert not missing, f"TIMAR_DIST is set but lacks {missing}: run build.py"
+        return paths
     out = tmp_path_factory.mktemp("dist")
     proc = subprocess.run([sys.executable, str(REPO / "build.py"), "--output-dir", str(out),
                            "--stage-dir", str(out / "stage"), "--wheel-cache", str(REPO / ".whl")],
