@@ -254,3 +254,76 @@ def test_disabling_mid_run_stops_worker_and_timer(extension, long_audio_pair, ti
     finally:
         bpy.ops.preferences.addon_enable(module=MODULE)
     assert hasattr(bpy.types, "TIMAR_OT_generate")
+
+
+class _Layout:
+    """Records what a draw() call puts in the layout (labels, properties, operators)."""
+
+    def __init__(self):
+        self.labels, self.props, self.ops = [], [], []
+
+    def label(self, text="", icon='NONE', **_kw):
+        self.labels.append((icon, text))
+
+    def prop(self, _data, name, **_kw):
+        self.props.append(name)
+
+    def operator(self, idname, **_kw):
+        self.ops.append(idname)
+        return type("Op", (), {})()
+
+    def __getattr__(self, _name):          # box(), column(), row(), separator(), ...
+        return lambda *a, **k: self
+
+
+def _draw_prefs(extension):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    layout = _Layout()
+
+    class Proxy:
+        def __getattr__(self, name):
+            return layout if name == "layout" else getattr(prefs, name)
+
+    type(prefs).draw(Proxy(), bpy.context)
+    return layout
+
+
+def test_preferences_say_what_to_do_in_one_line(extension, monkeypatch):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.find_links = ""
+    layout = _draw_prefs(extension)
+    texts = [t for _i, t in layout.labels]
+    assert extension.prefs.OFFLINE_LINE in texts           # online access is off here
+    assert "use_online_access" in layout.props             # Blender's own checkbox, beside it
+    assert extension.prefs.install_plan(bpy.context).why in texts
+    assert "timar.install_torch" in layout.ops
+    # A PyTorch that does not import (built for another Python): its line, no traceback.
+    info = {"found": True, "version": "does not import", "cuda": None, "where": "/x/torch",
+            "problem": ("ERROR", "The PyTorch in /x is for Python 3.11, this Blender runs "
+                                 "Python 3.13: click Install PyTorch to get the right build")}
+    monkeypatch.setattr(extension.prefs, "_torch_info", info)
+    layout = _draw_prefs(extension)
+    assert ('ERROR', info["problem"][1]) in layout.labels
+    assert all("\n" not in t and "Traceback" not in t for _i, t in layout.labels)
+    prefs.find_links = "/some/wheels"                       # offline: no network line
+    layout = _draw_prefs(extension)
+    assert extension.prefs.OFFLINE_LINE not in [t for _i, t in layout.labels]
+    prefs.find_links = ""
+
+
+def test_torch_status_reports_a_broken_install(extension, tmp_path, monkeypatch):
+    """A torch package in the extension's folder that raises on import: torch_status gives
+    torch_check's one line instead of raising."""
+    fake = tmp_path / "site"
+    (fake / "torch").mkdir(parents=True)
+    (fake / "torch" / "__init__.py").write_text("raise OSError('libtorch_cpu.so: cannot open')\n")
+    monkeypatch.syspath_prepend(str(fake))
+    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "torch" or k.startswith("torch.")}
+    try:
+        info = extension.prefs.torch_status(load=True)
+    finally:
+        sys.modules.pop("torch", None)
+        sys.modules.update(saved)
+    assert info["found"] and info["version"] == "does not import"
+    sev, line = info["problem"]
+    assert sev == "ERROR" and "PyTorch does not import (OSError: libtorch_cpu.so" in line
