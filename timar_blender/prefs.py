@@ -193,7 +193,7 @@ class TIMAR_AddonPreferences(bpy.types.AddonPreferences):
         ('AUTO', "Automatic", "CUDA with an NVIDIA GPU (Windows, Linux), the Apple GPU build "
                               "on macOS, otherwise CPU"),
         ('CPU', "CPU", "The CPU build of PyTorch (about 200 MB)"),
-        ('CUDA', "CUDA 12.8", "The NVIDIA CUDA build (several GB); needs a recent driver")])
+        ('CUDA', "CUDA 13.0", "The NVIDIA CUDA build (several GB); needs NVIDIA driver 580 or newer")])
     find_links: StringProperty(name="Local wheels", subtype='DIR_PATH',
                                description="Install offline from this folder of wheels "
                                            "(pip --no-index --find-links)")

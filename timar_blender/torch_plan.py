@@ -22,7 +22,7 @@ from dataclasses import dataclass
 TORCH_VERSION = "2.13.0"
 # PyTorch 2.13 has wheels for these CPython versions (Blender 4.2-5.0: 3.11; 5.1-5.2: 3.13).
 SUPPORTED_PYTHONS = ((3, 10), (3, 11), (3, 12), (3, 13), (3, 14))
-CUDA_TAG = "cu128"             # CUDA 12.8: drivers >= 570 (Linux) / 572 (Windows)
+CUDA_TAG = "cu130"   # CUDA 13.0, the build PyPI ships for Linux: NVIDIA driver 580 or newer
 INDEX = {
     "CPU": "https://download.pytorch.org/whl/cpu",
     "CUDA": f"https://download.pytorch.org/whl/{CUDA_TAG}",
