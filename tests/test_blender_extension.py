@@ -218,6 +218,7 @@ def test_install_pytorch_offline_from_local_wheels(extension, tmp_path):
     assert job.state == "ok" and job.fraction == 1.0, job.log
     assert job.cmd[job.cmd.index("--find-links") + 1] == str(wheels)
     assert "--no-index" in job.cmd and "--target" in job.cmd and "--index-url" not in job.cmd
+    assert "--isolated" in job.cmd and job.env == {"PIP_CONFIG_FILE": os.devnull}
     assert job.cmd[-1] == "torch==2.13.0"
     assert any("Successfully installed torch-2.13.0" in line for line in job.log)
     site = Path(extension.prefs.site_packages_dir())
@@ -231,6 +232,10 @@ def test_install_pytorch_offline_from_local_wheels(extension, tmp_path):
         bpy.ops.timar.install_torch()
     job = extension.prefs._install
     assert job.state == "failed" and any("No matching distribution" in l for l in job.log)
+    # only the chosen folder was looked in (no find-links or index from the machine's pip
+    # settings: on CI machines those hold a real torch wheel)
+    assert [l for l in job.log if l.startswith("Looking in")] == [f"Looking in links: {empty}"]
+    assert not any(l.lstrip().startswith("Processing") for l in job.log)
     assert bpy.ops.timar.show_pip_log() == {'FINISHED'}
     assert "No matching distribution" in bpy.data.texts["TIMAR pip log"].as_string()
 

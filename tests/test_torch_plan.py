@@ -5,6 +5,7 @@ Both modules are pure: loaded by path, no bpy."""
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -48,7 +49,8 @@ def test_automatic_build_per_machine(os_name, arch, python, nvidia, build, index
     assert (p.build, p.index_url, p.packages, p.offline) == (build, index, (PIN,), False)
     cmd = p.command("/blender/python", "/ext/site")
     assert cmd[:6] == ["/blender/python", "-m", "pip", "install", "--target", "/ext/site"]
-    assert cmd[-1] == PIN and "--no-index" not in cmd
+    assert cmd[-1] == PIN and "--no-index" not in cmd and "--isolated" not in cmd
+    assert p.env() == {}                 # online: the user's pip settings (proxy) apply
     if index:
         assert cmd[cmd.index("--index-url") + 1] == index
         assert cmd[cmd.index("--extra-index-url") + 1] == tp.PYPI
@@ -64,8 +66,9 @@ def test_offline_from_a_wheel_folder_never_names_an_index(os_name, arch, nvidia,
     p = tp.plan(tp.Machine(os_name, arch, python, nvidia), "AUTO", "/studio/wheels",
                 "torch transformers==4.57.6")
     args = p.pip_args()
-    assert p.offline and args[:3] == ["--no-index", "--find-links", "/studio/wheels"]
-    assert args[3:] == [PIN, "transformers==4.57.6"]
+    assert p.offline and args[:4] == ["--isolated", "--no-index", "--find-links", "/studio/wheels"]
+    assert args[4:] == [PIN, "transformers==4.57.6"]
+    assert p.env() == {"PIP_CONFIG_FILE": os.devnull}        # the machine's pip settings unread
     assert not any("http" in a for a in p.command("py", "t"))
     assert "offline from /studio/wheels" in p.why
 

@@ -16,8 +16,9 @@ _COLLECT = re.compile(r"^\s*(Collecting|Processing|Looking in links|Downloading|
 class PipInstall:
     """One pip run in a background thread: ``state`` is running, ok or failed."""
 
-    def __init__(self, cmd: list[str]):
+    def __init__(self, cmd: list[str], env: dict[str, str] | None = None):
         self.cmd = cmd
+        self.env = dict(env or {})
         self.log: list[str] = []
         self.state = "running"
         self.phase = "starting pip"
@@ -45,7 +46,7 @@ class PipInstall:
             self.phase, self.fraction = text[:90], 1.0
 
     def _run(self):
-        env = dict(os.environ, PYTHONNOUSERSITE="1", PIP_NO_CACHE_DIR="0")
+        env = dict(os.environ, PYTHONNOUSERSITE="1", PIP_NO_CACHE_DIR="0", **self.env)
         try:
             self._proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True, env=env)

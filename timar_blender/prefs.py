@@ -92,7 +92,7 @@ class TIMAR_OT_install_torch(bpy.types.Operator):
         if not plan.offline and not online_access():
             return OFFLINE_LINE
         cmd = plan.command(sys.executable, site_packages_dir())
-        _install = installer.PipInstall(cmd).start()
+        _install = installer.PipInstall(cmd, plan.env()).start()
         return _install
 
     def execute(self, context):

@@ -61,12 +61,18 @@ class Plan:
         return bool(self.find_links)
 
     def pip_args(self) -> list[str]:
-        """The arguments after ``python -m pip install --target DIR ...``."""
+        """The arguments after ``python -m pip install --target DIR ...``. Offline, pip is
+        isolated from the machine's pip settings too (``--isolated`` and env()): a
+        find-links folder or index set there must not add other wheels."""
         if self.offline:
-            return ["--no-index", "--find-links", self.find_links, *self.packages]
+            return ["--isolated", "--no-index", "--find-links", self.find_links, *self.packages]
         if self.index_url:
             return ["--index-url", self.index_url, "--extra-index-url", PYPI, *self.packages]
         return [*self.packages]
+
+    def env(self) -> dict[str, str]:
+        """Environment for the pip run: offline, no pip configuration file is read."""
+        return {"PIP_CONFIG_FILE": os.devnull} if self.offline else {}
 
     def command(self, python: str, target: str) -> list[str]:
         return [python, "-m", "pip", "install", "--target", target, "--upgrade",
