@@ -1,104 +1,68 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Build the Blender extension zip: ``python build.py`` -> dist/timar_blender-<version>.zip.
+"""Build the Blender extension: ``python build.py`` -> one validated zip per platform in
+dist/ (``timar_blender-<version>-linux_x64.zip``, ``-windows_x64``, ``-macos_arm64``:
+Blender's --split-platforms names). ``--platform NAME`` builds one.
 
-Stages timar_blender/ at the zip's root with model_core/, assets/ (rig presets, sample
-dialogue, bundled weights) and wheels/ beside it, then runs Blender's own extension builder
-and validator through the bpy wheel (no Blender binary needed). The wheels listed in
-blender_manifest.toml are taken from the cache folder .whl/ or fetched there with
-``pip download``. ``--with-torch`` adds a CPU PyTorch and its dependencies (offline studios).
-Run it with the project's venv: ``.venv/bin/python build.py``.
-"""
+Each zip holds the add-on at its root, the part of model_core it imports, the assets it
+reads at run time (buildtools/runtime_files.py) and wheels/ with soundfile and its
+dependencies for CPython 3.11 (Blender 4.2-5.0) and 3.13 (Blender 5.1-5.2), listed in the
+zip's copy of blender_manifest.toml; so one zip installs in every supported Blender on its
+platform. The wheels are fetched once with ``pip download`` into .whl/ (buildtools/wheels.py).
+Blender's own extension builder and validator run through the bpy wheel (no Blender binary
+needed). Run it with the project's venv: ``.venv/bin/python build.py``."""
 from __future__ import annotations
 
 import argparse
-import os
+import re
 import shutil
-import subprocess
 import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
-MAX_ASSET_BYTES = 300 * 1024 * 1024
-TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
-TORCH_PLATFORM = "manylinux_2_28_x86_64"
+sys.path.insert(0, str(ROOT))
+
+from buildtools import runtime_files, wheels  # noqa: E402
+
+REQUIRED = ("__init__.py", "blender_manifest.toml", "core.py", "sequencer.py",
+            "torch_plan.py", "model_core/__init__.py", "model_core/generate.py",
+            "assets/rigs/flame.json", "assets/rigs/timar_demo.json")
+NOT_RUNTIME = ("model_core/train.py", "model_core/evaluate.py", "model_core/corpus/",
+               "assets/MODEL_CARD.md", "assets/readme_frame.png", "tests/", "buildtools/")
 
 
 def log(msg: str) -> None:
     print(f"[build] {msg}", flush=True)
 
 
-def wheel_tags(filename: str) -> tuple[str, str, list[str], list[str], list[str]]:
-    """(name, version, python tags, abi tags, platform tags) of a wheel file name."""
-    parts = filename[:-4].split("-")
-    name, version = parts[0], parts[1]
-    py, abi, plat = parts[-3], parts[-2], parts[-1]
-    return name, version, py.split("."), abi.split("."), plat.split(".")
+def _toml_list(items: list[str]) -> str:
+    return "[\n" + "".join(f'  "{i}",\n' for i in items) + "]"
 
 
-def fetch_wheel(filename: str, cache: Path) -> Path:
-    """The wheel from the cache, downloaded there with pip when missing."""
-    path = cache / filename
-    if path.is_file():
-        return path
-    name, version, _py, abis, plats = wheel_tags(filename)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--python-version", "3.11", "--dest", str(cache), f"{name}=={version}"]
-    if plats != ["any"]:
-        cmd += [a for p in plats for a in ("--platform", p)]
-        cmd += ["--implementation", "cp"] + [a for b in abis for a in ("--abi", b)]
-    log(f"downloading {filename}")
-    subprocess.run(cmd, check=True)
-    if not path.is_file():
-        raise SystemExit(f"pip did not produce {filename} in {cache}")
-    return path
+def platform_manifest(text: str, platform: str, wheel_names: list[str]) -> str:
+    """The source manifest with ``platforms`` narrowed to one platform and ``wheels``
+    listing that zip's wheels."""
+    for key, value in (("platforms", _toml_list([platform])),
+                       ("wheels", _toml_list([f"./wheels/{w}" for w in wheel_names]))):
+        text, n = re.subn(rf"(?ms)^{key}\s*=\s*\[.*?\]", f"{key} = {value}", text, count=1)
+        if n != 1:
+            raise SystemExit(f"blender_manifest.toml has no '{key} = [...]' line")
+    return text
 
 
-def fetch_torch(cache: Path) -> list[Path]:
-    """CPU PyTorch (the version in this venv) and its dependencies, numpy excepted."""
-    import importlib.metadata as md
-    version = md.version("torch").split("+")[0]
-    dest = cache / "torch-cpu"
-    dest.mkdir(parents=True, exist_ok=True)
-    if not any(dest.glob("torch-*.whl")):
-        log(f"downloading torch {version} (CPU) and its dependencies")
-        subprocess.run([sys.executable, "-m", "pip", "download", "--only-binary=:all:",
-                        "--python-version", "3.11", "--platform", TORCH_PLATFORM,
-                        "--implementation", "cp", "--index-url", TORCH_INDEX,
-                        "--extra-index-url", "https://pypi.org/simple",
-                        "--dest", str(dest), f"torch=={version}"], check=True)
-    return sorted(p for p in dest.glob("*.whl") if not p.name.startswith("numpy-"))
-
-
-def stage(stage_dir: Path, manifest_text: str, wheels: list[Path]) -> None:
+def stage(stage_dir: Path, manifest_text: str, wheel_files: list[Path]) -> None:
     if stage_dir.exists():
         shutil.rmtree(stage_dir)
-    shutil.copytree(ROOT / "timar_blender", stage_dir, ignore=IGNORE)
-    shutil.copytree(ROOT / "model_core", stage_dir / "model_core", ignore=IGNORE)
-    assets = stage_dir / "assets"
-    assets.mkdir()
-    for item in sorted((ROOT / "assets").iterdir()):
-        if item.is_dir():
-            shutil.copytree(item, assets / item.name, ignore=IGNORE)
-        elif item.stat().st_size <= MAX_ASSET_BYTES:
-            shutil.copy2(item, assets / item.name)
-        else:
-            log(f"warning: {item.name} is over {MAX_ASSET_BYTES >> 20} MB, left out")
+    for src, arc in runtime_files.runtime_files(ROOT):
+        dst = stage_dir / arc
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, dst)
     (stage_dir / "wheels").mkdir()
-    for w in wheels:
+    for w in wheel_files:
         shutil.copy2(w, stage_dir / "wheels" / w.name)
     (stage_dir / "blender_manifest.toml").write_text(manifest_text, encoding="utf-8")
-
-
-def add_wheels_to_manifest(text: str, extra: list[Path]) -> str:
-    """Append wheels to the manifest's ``wheels = [...]`` list."""
-    start = text.index("wheels = [")
-    end = text.index("]", start)
-    lines = "".join(f'  "./wheels/{w.name}",\n' for w in extra)
-    return text[:end] + lines + text[end:]
 
 
 def blender_cli(args: list[str]) -> int:
@@ -107,15 +71,30 @@ def blender_cli(args: list[str]) -> int:
     return bl_pkg.cli_extension(args)
 
 
-def check_zip(path: Path) -> list[str]:
-    """Paths the extension cannot work without; returns warnings for optional ones."""
+def zip_name(manifest: dict, platform: str) -> str:
+    return f"{manifest['id']}-{manifest['version']}-{platform.replace('-', '_')}.zip"
+
+
+def check_zip(path: Path, platform: str) -> list[str]:
+    """Raise SystemExit when the zip lacks what the extension needs or carries what it does
+    not; returns warnings."""
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
-    for need in ("__init__.py", "blender_manifest.toml", "model_core/__init__.py",
-                 "model_core/generate.py", "assets/rigs/flame.json",
-                 "assets/rigs/timar_demo.json"):
+        manifest = tomllib.loads(z.read("blender_manifest.toml").decode())
+    for need in REQUIRED:
         if need not in names:
-            raise SystemExit(f"the zip lacks {need}")
+            raise SystemExit(f"{path.name} lacks {need}")
+    extra = [n for n in names if n.startswith(NOT_RUNTIME) or "__pycache__" in n]
+    if extra:
+        raise SystemExit(f"{path.name} carries files not needed at run time: {sorted(extra)[:5]}")
+    if manifest.get("platforms") != [platform]:
+        raise SystemExit(f"{path.name}: manifest platforms {manifest.get('platforms')}")
+    listed = [w[2:] for w in manifest.get("wheels", [])]
+    if set(listed) != {n for n in names if n.startswith("wheels/")}:
+        raise SystemExit(f"{path.name}: the manifest's wheels and wheels/ differ")
+    problems = wheels.check_coverage([Path(w) for w in listed], platform)
+    if problems:
+        raise SystemExit(f"{path.name}: " + "; ".join(problems))
     warnings = []
     if "assets/timar_small.pt" not in names:
         warnings.append("assets/timar_small.pt (the bundled weights) is not there yet: "
@@ -123,44 +102,53 @@ def check_zip(path: Path) -> list[str]:
     return warnings
 
 
+def build_platform(platform: str, manifest_text: str, manifest: dict, out: Path,
+                   stage_root: Path, cache: Path) -> Path:
+    wheel_files = wheels.platform_wheels(cache, platform, log)
+    problems = wheels.check_coverage(wheel_files, platform)
+    if problems:
+        raise wheels.MissingWheels("; ".join(problems))
+    text = platform_manifest(manifest_text, platform, [w.name for w in wheel_files])
+    stage_dir = stage_root / platform / manifest["id"]
+    stage(stage_dir, text, wheel_files)
+    path = out / zip_name(manifest, platform)
+    path.unlink(missing_ok=True)
+    if blender_cli(["build", "--source-dir", str(stage_dir), "--output-dir", str(out),
+                    "--split-platforms"]) != 0 or not path.is_file():
+        raise SystemExit(f"Blender's extension builder failed for {platform} (see above)")
+    if blender_cli(["validate", str(path)]) != 0:
+        raise SystemExit(f"Blender's validator rejected {path}")
+    for w in check_zip(path, platform):
+        log(f"warning: {w}")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--platform", action="append", choices=sorted(wheels.PLATFORMS),
+                    help="build only this platform's zip (repeatable; default: all)")
     ap.add_argument("--output-dir", default=str(ROOT / "dist"))
-    ap.add_argument("--stage-dir", default=str(ROOT / "build_stage" / "timar_blender"))
+    ap.add_argument("--stage-dir", default=str(ROOT / "build_stage"))
     ap.add_argument("--wheel-cache", default=str(ROOT / ".whl"))
-    ap.add_argument("--with-torch", action="store_true",
-                    help="also bundle a CPU PyTorch (an all-in-one zip for offline studios)")
     args = ap.parse_args(argv)
 
     manifest_text = (ROOT / "blender_manifest.toml").read_text(encoding="utf-8")
     manifest = tomllib.loads(manifest_text)
-    cache = Path(args.wheel_cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    wheels = [fetch_wheel(Path(w).name, cache) for w in manifest.get("wheels", [])]
-    if args.with_torch:
-        extra = fetch_torch(cache)
-        manifest_text = add_wheels_to_manifest(manifest_text, extra)
-        wheels += extra
-    stage_dir = Path(args.stage_dir)
-    stage(stage_dir, manifest_text, wheels)
-    log(f"staged {stage_dir}")
-
     out = Path(args.output_dir)
     out.mkdir(parents=True, exist_ok=True)
-    zip_path = out / f"{manifest['id']}-{manifest['version']}.zip"
-    if zip_path.exists():
-        zip_path.unlink()
-    if blender_cli(["build", "--source-dir", str(stage_dir), "--output-dir", str(out)]) != 0:
-        raise SystemExit("Blender's extension builder failed (see above)")
-    if args.with_torch:
-        final = out / f"{manifest['id']}-{manifest['version']}-with-torch-cpu.zip"
-        os.replace(zip_path, final)
-        zip_path = final
-    if blender_cli(["validate", str(zip_path)]) != 0:
-        raise SystemExit(f"Blender's validator rejected {zip_path}")
-    for w in check_zip(zip_path):
-        log(f"warning: {w}")
-    log(f"built and validated {zip_path} ({zip_path.stat().st_size / 1e6:.1f} MB)")
+    failed = []
+    for platform in args.platform or list(wheels.PLATFORMS):
+        try:
+            path = build_platform(platform, manifest_text, manifest, out,
+                                  Path(args.stage_dir), Path(args.wheel_cache))
+        except wheels.MissingWheels as exc:
+            log(f"NOT BUILT {platform}: {exc}")
+            failed.append(platform)
+            continue
+        log(f"built and validated {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if failed:
+        log(f"missing wheels: no zip for {', '.join(failed)} (the others are built)")
+        return 1
     return 0
 
 

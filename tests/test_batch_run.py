@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,12 +49,46 @@ def env(**extra) -> dict:
     return e
 
 
-def batch(*args, cwd=None, timeout=240, **extra_env) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "timar_blender.batch", *map(str, args)],
-                          cwd=cwd or REPO, env=env(**extra_env), capture_output=True,
-                          text=True, timeout=timeout)
+def run_group(cmd: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
+    """Run a command in its own process group; on timeout kill the whole group (the batch
+    and its render child) and fail with what it printed. CI machines are slow and shared,
+    so limits are generous: a hung run fails, a slow one passes."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, **kw)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{' '.join(cmd[:4])}... ran over {timeout} s\n{out[-2000:]}\n{err[-2000:]}")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def batch(*args, cwd=None, timeout=900, **extra_env) -> subprocess.CompletedProcess:
+    proc = run_group([sys.executable, "-m", "timar_blender.batch", *map(str, args)],
+                     timeout, cwd=cwd or REPO, env=env(**extra_env))
     print(proc.stdout[-3000:], proc.stderr[-3000:])
     return proc
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains ``text`` (Linux /proc)."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                state = next((l for l in (d / "status").read_text().splitlines()
+                              if l.startswith("State:")), "")
+            except OSError:
+                continue
+            if text in cmd and "zombie" not in state:
+                found.append(int(d.name))
+    return found
 
 
 INSPECT = r"""
@@ -61,12 +96,13 @@ import bpy, json, sys, numpy as np
 bpy.ops.wm.open_mainfile(filepath=sys.argv[1], load_ui=False)
 sc = bpy.context.scene
 se = sc.sequence_editor
-strips = [] if se is None else list(se.strips if hasattr(se, "strips") else se.sequences)
+from timar_blender import sequencer
+strips = [] if se is None else list(sequencer.strips(se))
 def animated(o):
     ids = [o] + ([o.data.shape_keys] if o.type == 'MESH' and o.data.shape_keys else [])
     return [i.animation_data.action.name for i in ids if i.animation_data and i.animation_data.action]
 out = {"frames": [sc.frame_start, sc.frame_end], "fps": sc.render.fps,
-       "strips": sorted((s.name, s.type, s.frame_final_start) for s in strips),
+       "strips": sorted((s.name, s.type, sequencer.visible_start(s)) for s in strips),
        "animated": {o.name: animated(o) for o in bpy.data.objects if animated(o)},
        "engine": sc.render.engine, "res": [sc.render.resolution_x, sc.render.resolution_y],
        "output": sc.render.filepath, "objects": sorted(o.name for o in bpy.data.objects)}
@@ -87,8 +123,8 @@ print("RESULT" + json.dumps(out))
 
 
 def inspect(blend: Path, movie: Path | None = None) -> dict:
-    proc = subprocess.run([sys.executable, "-c", INSPECT, str(blend)] + ([str(movie)] if movie else []),
-                          env=env(), capture_output=True, text=True, timeout=120)
+    proc = run_group([sys.executable, "-c", INSPECT, str(blend)] + ([str(movie)] if movie else []),
+                     300, env=env())
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
     assert line, proc.stdout + proc.stderr
     return json.loads(line[-1][len("RESULT"):])
@@ -215,15 +251,24 @@ def test_shards_split_the_work_and_a_killed_batch_resumes(tmp_path, audio, tiny_
            "--shard", "1/2"]
     proc = subprocess.Popen(cmd, cwd=REPO, env=env(), stdout=subprocess.PIPE, text=True,
                             start_new_session=True)
+    guard = threading.Timer(900, os.killpg, (proc.pid, signal.SIGKILL))   # a hung batch
+    guard.start()
     seen = []
     for line in proc.stdout:
         seen.append(line)
         if "[d1] rendering" in line:
             break
     time.sleep(0.5)
+    guard.cancel()
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
+    proc.stdout.close()
     assert any("[d1] rendering" in x for x in seen), "".join(seen)
+    # The render child (its own process group) dies with the batch, at once on Linux.
+    deadline = time.monotonic() + 10
+    while processes_mentioning(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_mentioning(str(out)) == [], "a render child outlived the killed batch"
     assert not (out / "d1.mp4").exists()
     assert "render" not in report(out, "d1")["settings"]       # still the earlier report
 
@@ -237,11 +282,11 @@ def test_shards_split_the_work_and_a_killed_batch_resumes(tmp_path, audio, tiny_
 def test_blender_style_arguments_after_double_dash(tmp_path, audio, tiny_checkpoint):
     """The form used inside Blender: main() reads the arguments after '--'."""
     code = "import sys, timar_blender.batch as b; sys.exit(b.main())"
-    proc = subprocess.run([sys.executable, "-c", code, "--", "--audio-a", audio["c"],
-                           "--audio-b", audio["d"], "--name", "take 7", "--out", tmp_path,
-                           "--checkpoint", tiny_checkpoint, "--seed", "3", "--steps", "2",
-                           "--context-turns", "1", "--temperature", "0.5", "--device", "cpu"],
-                          cwd=tmp_path, env=env(), capture_output=True, text=True, timeout=240)
+    proc = run_group([sys.executable, "-c", code, "--", "--audio-a", audio["c"],
+                      "--audio-b", audio["d"], "--name", "take 7", "--out", str(tmp_path),
+                      "--checkpoint", str(tiny_checkpoint), "--seed", "3", "--steps", "2",
+                      "--context-turns", "1", "--temperature", "0.5", "--device", "cpu"],
+                     900, cwd=tmp_path, env=env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     r = report(tmp_path, "take_7")
     assert r["status"] == "ok" and r["settings"]["generation"]["seed"] == 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 
 if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
@@ -17,7 +18,7 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-from timar_blender import animate, fcurves, mapping, rigs, scene_setup  # noqa: E402
+from timar_blender import animate, fcurves, mapping, rigs, scene_setup, sequencer  # noqa: E402
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
 
@@ -266,8 +267,16 @@ def test_audio_to_sequencer(scene, tmp_path):
         p = tmp_path / f"s{i}.wav"
         sf.write(p, (0.1 * np.sin(np.arange(16000 * 3) * 0.05 * (i + 1))).astype(np.float32), 16000)
         paths.append(str(p))
-    strips = scene_setup.add_audio_to_sequencer(scene, paths[0], paths[1], 10)
-    assert [s.frame_start for s in strips] == [10, 10] and len({s.channel for s in strips}) == 2
+    with warnings.catch_warnings(record=True) as caught:   # nothing Blender 6.0 removes
+        warnings.simplefilter("always")
+        strips = scene_setup.add_audio_to_sequencer(scene, paths[0], paths[1], 10)
+        starts = [(sequencer.visible_start(s), sequencer.content_start(s)) for s in strips]
+        ends = [sequencer.visible_end(s) for s in strips]
+    assert not [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert starts == [(10, 10.0), (10, 10.0)] and len({s.channel for s in strips}) == 2
+    fps = scene.render.fps / scene.render.fps_base
+    assert ends == [10 + round(3 * fps)] * 2
+    assert list(sequencer.strips(scene.sequence_editor)) == strips
     assert scene.frame_end >= 10 + 3 * 25 - 1 and scene.sync_mode == 'AUDIO_SYNC'
     with pytest.raises(scene_setup.SceneSetupError, match="not found"):
         scene_setup.add_audio_to_sequencer(scene, str(tmp_path / "nope.wav"), paths[1], 1)

@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The extension as a user gets it: build the zip with build.py (Blender's builder and
-validator through the bpy wheel), install it with package_install_files, enable it, check
-what registered, generate on demo heads, install "PyTorch" offline from a local wheel."""
+"""The extension as a user gets it: build the three platform zips with build.py (Blender's
+builder and validator through the bpy wheel), install this platform's with
+package_install_files into this Blender, enable it, check what registered, generate on demo
+heads, install "PyTorch" offline from a local wheel folder (online refused while Blender's
+online access is off), and see another platform's zip refused."""
 from __future__ import annotations
 
 import base64
@@ -30,16 +32,37 @@ MANIFEST = tomllib.loads((REPO / "blender_manifest.toml").read_text())
 MODULE = f"bl_ext.user_default.{MANIFEST['id']}"
 
 
+PLATFORMS = ("linux-x64", "windows-x64", "macos-arm64")
+HERE = "linux-x64"          # the platform these tests run on (CI is Linux x64)
+
+
+def zip_path(folder: Path, platform: str) -> Path:
+    return folder / f"timar_blender-{MANIFEST['version']}-{platform.replace('-', '_')}.zip"
+
+
 @pytest.fixture(scope="module")
-def built_zip(tmp_path_factory):
+def built_zips(tmp_path_factory):
+    """All three platforms' zips: those .ci/test built once ($TIMAR_DIST), else built here
+    (the wheels from the repository's cache .whl/, filled by the first build)."""
+    if os.environ.get("TIMAR_DIST"):
+        paths = {p: zip_path(Path(os.environ["TIMAR_DIST"]), p) for p in PLATFORMS}
+        missing = [str(p) for p in paths.values() if not p.is_file()]
+        assert not missing, f"TIMAR_DIST is set but lacks {missing}: run build.py"
+        return paths
     out = tmp_path_factory.mktemp("dist")
     proc = subprocess.run([sys.executable, str(REPO / "build.py"), "--output-dir", str(out),
-                           "--stage-dir", str(out / "stage")],
-                          capture_output=True, text=True, timeout=300)
+                           "--stage-dir", str(out / "stage"), "--wheel-cache", str(REPO / ".whl")],
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    path = out / f"timar_blender-{MANIFEST['version']}.zip"
-    assert path.is_file(), proc.stdout
-    return path
+    paths = {p: zip_path(out, p) for p in PLATFORMS}
+    assert all(p.is_file() for p in paths.values()), proc.stdout
+    assert proc.stdout.count("built and validated") == 3
+    return paths
+
+
+@pytest.fixture(scope="module")
+def built_zip(built_zips):
+    return built_zips[HERE]
 
 
 @pytest.fixture(scope="module")
@@ -55,26 +78,61 @@ def extension(built_zip):
     bpy.ops.preferences.addon_disable(module=MODULE)
 
 
-def test_manifest_and_zip(built_zip):
+WHEEL_TAGS = {"linux-x64": "manylinux", "windows-x64": "win_amd64", "macos-arm64": "macosx_"}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_manifest_and_zip(built_zips, platform):
+    """Each platform's zip: validated, only run-time files, and every compiled wheel for
+    both CPython 3.11 (Blender 4.2-5.0) and 3.13 (5.1-5.2), listed in its manifest."""
     assert MANIFEST["id"] == "timar_blender" and MANIFEST["blender_version_min"] == "4.2.0"
     assert MANIFEST["license"] == ["SPDX:GPL-3.0-or-later"]
     assert set(MANIFEST["permissions"]) == {"files", "network"}
     assert all(len(r) <= 64 and not r.endswith(".") for r in MANIFEST["permissions"].values())
+    path = built_zips[platform]
     import bl_pkg
-    assert bl_pkg.cli_extension(["validate", str(built_zip)]) == 0
-    with zipfile.ZipFile(built_zip) as z:
+    assert bl_pkg.cli_extension(["validate", str(path)]) == 0
+    assert 2e6 < path.stat().st_size < 30e6
+    with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
-    for need in ("__init__.py", "core.py", "model_core/generate.py", "model_core/errors.py",
+        manifest = tomllib.loads(z.read("blender_manifest.toml").decode())
+    for need in ("__init__.py", "core.py", "sequencer.py", "torch_plan.py",
+                 "model_core/generate.py", "model_core/errors.py", "model_core/official.py",
                  "assets/rigs/flame.json", "assets/rigs/timar_demo.json",
-                 "assets/rigs/examples/custom_example.json"):
+                 "assets/rigs/examples/custom_example.json",
+                 "assets/sample/sample_speaker1.wav"):
         assert need in names, need
-    for wheel in MANIFEST["wheels"]:
-        assert wheel[2:] in names, wheel
-    assert not any("__pycache__" in n for n in names)
+    for dev_only in ("model_core/train.py", "model_core/corpus/teacher.py",
+                     "model_core/evaluate.py", "assets/MODEL_CARD.md", "assets/readme_frame.png"):
+        assert dev_only not in names, dev_only
+    assert not any("__pycache__" in n or n.startswith(("tests/", "buildtools/")) for n in names)
+    assert manifest["platforms"] == [platform]
+    wheels = [w[2:] for w in manifest["wheels"]]
+    assert set(wheels) == {n for n in names if n.startswith("wheels/")}
+    compiled = [w for w in wheels if not w.endswith("-none-any.whl")]
+    assert compiled and all(WHEEL_TAGS[platform] in w for w in compiled)
+    for py in ("cp311", "cp313"):
+        assert any(w.startswith("wheels/cffi-") and f"-{py}-" in w for w in wheels), py
+    assert any(w.startswith("wheels/soundfile-") for w in wheels)
     if (REPO / "assets" / "timar_small.pt").is_file():
         assert "assets/timar_small.pt" in names
     import model_core
-    assert MANIFEST["version"] == model_core.__version__
+    assert MANIFEST["version"] == manifest["version"] == model_core.__version__
+
+
+def test_another_platforms_zip_is_refused(built_zips, capfd):
+    """A Windows zip dropped into Linux Blender: Blender refuses it with one line naming
+    both platforms, and nothing is installed or enabled."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    try:
+        bpy.ops.extensions.package_install_files(filepath=str(built_zips["windows-x64"]),
+                                                 repo="user_default", enable_on_install=True)
+        said = ""
+    except RuntimeError as exc:
+        said = str(exc)
+    said += capfd.readouterr().out
+    assert "This platform (linux-x64) isn't one of (windows-x64)" in said
+    assert MODULE not in bpy.context.preferences.addons and MODULE not in sys.modules
 
 
 def test_installed_extension_registers_everything(extension):
@@ -123,7 +181,7 @@ def test_generate_on_demo_heads(extension, tmp_path, tiny_checkpoint):
         assert np.allclose(qx, preset.bone_quaternions(m)["jaw"][:, 1], atol=1e-5)
 
 
-def make_fake_wheel(folder: Path, name="torch", version="0.0.1") -> Path:
+def make_fake_wheel(folder: Path, name="torch", version="2.13.0") -> Path:
     """A minimal valid pure-Python wheel (so no real PyTorch is ever installed by tests)."""
     files = {f"{name}/__init__.py": f'__version__ = "{version}"\nFAKE = True\n',
              f"{name}-{version}.dist-info/METADATA":
@@ -144,18 +202,28 @@ def make_fake_wheel(folder: Path, name="torch", version="0.0.1") -> Path:
 
 
 def test_install_pytorch_offline_from_local_wheels(extension, tmp_path):
+    """Real pip, no network: --no-index --find-links a folder holding a (small, pure) wheel
+    named torch 2.13.0, installed into the extension's own folder for this Python."""
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     make_fake_wheel(wheels)
     prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.find_links = ""
+    assert not bpy.app.online_access              # the bpy module runs offline
+    with pytest.raises(RuntimeError, match="Online access is off"):
+        bpy.ops.timar.install_torch()             # refused: no network without permission
     prefs.find_links = str(wheels)
     assert bpy.ops.timar.install_torch() == {'FINISHED'}
     job = extension.prefs._install
-    assert job.state == "ok" and job.fraction == 1.0
-    assert "--no-index" in job.cmd and "--find-links" in job.cmd and "--target" in job.cmd
-    assert any("Successfully installed torch-0.0.1" in line for line in job.log)
-    init = Path(extension.prefs.site_packages_dir()) / "torch" / "__init__.py"
-    assert "FAKE = True" in init.read_text()
+    assert job.state == "ok" and job.fraction == 1.0, job.log
+    assert job.cmd[job.cmd.index("--find-links") + 1] == str(wheels)
+    assert "--no-index" in job.cmd and "--target" in job.cmd and "--index-url" not in job.cmd
+    assert "--isolated" in job.cmd and job.env == {"PIP_CONFIG_FILE": os.devnull}
+    assert job.cmd[-1] == "torch==2.13.0"
+    assert any("Successfully installed torch-2.13.0" in line for line in job.log)
+    site = Path(extension.prefs.site_packages_dir())
+    assert site.name == f"site-packages-cp{sys.version_info[0]}{sys.version_info[1]}"
+    assert "FAKE = True" in (site / "torch" / "__init__.py").read_text()
     # failure: no wheel in the folder -> an error report and the pip log kept
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -164,6 +232,10 @@ def test_install_pytorch_offline_from_local_wheels(extension, tmp_path):
         bpy.ops.timar.install_torch()
     job = extension.prefs._install
     assert job.state == "failed" and any("No matching distribution" in l for l in job.log)
+    # only the chosen folder was looked in (no find-links or index from the machine's pip
+    # settings: on CI machines those hold a real torch wheel)
+    assert [l for l in job.log if l.startswith("Looking in")] == [f"Looking in links: {empty}"]
+    assert not any(l.lstrip().startswith("Processing") for l in job.log)
     assert bpy.ops.timar.show_pip_log() == {'FINISHED'}
     assert "No matching distribution" in bpy.data.texts["TIMAR pip log"].as_string()
 
@@ -189,17 +261,74 @@ def test_disabling_mid_run_stops_worker_and_timer(extension, long_audio_pair, ti
     assert hasattr(bpy.types, "TIMAR_OT_generate")
 
 
-def test_with_torch_manifest_lists_extra_wheels():
-    """--with-torch appends the CPU torch wheels to the staged manifest's wheel list."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("timar_build", REPO / "build.py")
-    build = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build)
-    text = (REPO / "blender_manifest.toml").read_text()
-    extra = [Path("torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"),
-             Path("sympy-1.14.0-py3-none-any.whl")]
-    wheels = tomllib.loads(build.add_wheels_to_manifest(text, extra))["wheels"]
-    assert wheels[:len(MANIFEST["wheels"])] == MANIFEST["wheels"]
-    assert wheels[-2:] == [f"./wheels/{p.name}" for p in extra]
-    assert build.wheel_tags("scipy-1.14.1-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl") == (
-        "scipy", "1.14.1", ["cp311"], ["cp311"], ["manylinux_2_17_x86_64", "manylinux2014_x86_64"])
+class _Layout:
+    """Records what a draw() call puts in the layout (labels, properties, operators)."""
+
+    def __init__(self):
+        self.labels, self.props, self.ops = [], [], []
+
+    def label(self, text="", icon='NONE', **_kw):
+        self.labels.append((icon, text))
+
+    def prop(self, _data, name, **_kw):
+        self.props.append(name)
+
+    def operator(self, idname, **_kw):
+        self.ops.append(idname)
+        return type("Op", (), {})()
+
+    def __getattr__(self, _name):          # box(), column(), row(), separator(), ...
+        return lambda *a, **k: self
+
+
+def _draw_prefs(extension):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    layout = _Layout()
+
+    class Proxy:
+        def __getattr__(self, name):
+            return layout if name == "layout" else getattr(prefs, name)
+
+    type(prefs).draw(Proxy(), bpy.context)
+    return layout
+
+
+def test_preferences_say_what_to_do_in_one_line(extension, monkeypatch):
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    prefs.find_links = ""
+    layout = _draw_prefs(extension)
+    texts = [t for _i, t in layout.labels]
+    assert extension.prefs.OFFLINE_LINE in texts           # online access is off here
+    assert "use_online_access" in layout.props             # Blender's own checkbox, beside it
+    assert extension.prefs.install_plan(bpy.context).why in texts
+    assert "timar.install_torch" in layout.ops
+    # A PyTorch that does not import (built for another Python): its line, no traceback.
+    info = {"found": True, "version": "does not import", "cuda": None, "where": "/x/torch",
+            "problem": ("ERROR", "The PyTorch in /x is for Python 3.11, this Blender runs "
+                                 "Python 3.13: click Install PyTorch to get the right build")}
+    monkeypatch.setattr(extension.prefs, "_torch_info", info)
+    layout = _draw_prefs(extension)
+    assert ('ERROR', info["problem"][1]) in layout.labels
+    assert all("\n" not in t and "Traceback" not in t for _i, t in layout.labels)
+    prefs.find_links = "/some/wheels"                       # offline: no network line
+    layout = _draw_prefs(extension)
+    assert extension.prefs.OFFLINE_LINE not in [t for _i, t in layout.labels]
+    prefs.find_links = ""
+
+
+def test_torch_status_reports_a_broken_install(extension, tmp_path, monkeypatch):
+    """A torch package in the extension's folder that raises on import: torch_status gives
+    torch_check's one line instead of raising."""
+    fake = tmp_path / "site"
+    (fake / "torch").mkdir(parents=True)
+    (fake / "torch" / "__init__.py").write_text("raise OSError('libtorch_cpu.so: cannot open')\n")
+    monkeypatch.syspath_prepend(str(fake))
+    saved = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "torch" or k.startswith("torch.")}
+    try:
+        info = extension.prefs.torch_status(load=True)
+    finally:
+        sys.modules.pop("torch", None)
+        sys.modules.update(saved)
+    assert info["found"] and info["version"] == "does not import"
+    sev, line = info["problem"]
+    assert sev == "ERROR" and "PyTorch does not import (OSError: libtorch_cpu.so" in line

@@ -1,34 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Installing PyTorch with pip in a subprocess, into the extension's own folder.
 
-No bpy here: ``PipInstall`` runs ``python -m pip install --target DIR`` in a thread,
+No bpy here: ``PipInstall`` runs a pip command (torch_plan.Plan.command) in a thread,
 parses pip's output into a progress fraction and a phase line, and keeps the whole log."""
 from __future__ import annotations
 
 import os
 import re
 import subprocess
-import sys
 import threading
-
-INDEX_URLS = {
-    "CPU": "https://download.pytorch.org/whl/cpu",
-    "CUDA": "https://download.pytorch.org/whl/cu128",
-}
-
-
-def pip_command(target: str, packages: list[str], variant: str = "CPU",
-                find_links: str = "", python: str | None = None) -> list[str]:
-    """The pip command line. With ``find_links`` pip works offline from that folder."""
-    cmd = [python or sys.executable, "-m", "pip", "install", "--target", target, "--upgrade",
-           "--no-input", "--disable-pip-version-check", "--progress-bar", "off",
-           "--no-warn-script-location"]
-    if find_links:
-        cmd += ["--no-index", "--find-links", find_links]
-    else:
-        cmd += ["--index-url", INDEX_URLS[variant], "--extra-index-url", "https://pypi.org/simple"]
-    return cmd + list(packages)
-
 
 _COLLECT = re.compile(r"^\s*(Collecting|Processing|Looking in links|Downloading|Using cached)\b")
 
@@ -36,8 +16,9 @@ _COLLECT = re.compile(r"^\s*(Collecting|Processing|Looking in links|Downloading|
 class PipInstall:
     """One pip run in a background thread: ``state`` is running, ok or failed."""
 
-    def __init__(self, cmd: list[str]):
+    def __init__(self, cmd: list[str], env: dict[str, str] | None = None):
         self.cmd = cmd
+        self.env = dict(env or {})
         self.log: list[str] = []
         self.state = "running"
         self.phase = "starting pip"
@@ -65,7 +46,7 @@ class PipInstall:
             self.phase, self.fraction = text[:90], 1.0
 
     def _run(self):
-        env = dict(os.environ, PYTHONNOUSERSITE="1", PIP_NO_CACHE_DIR="0")
+        env = dict(os.environ, PYTHONNOUSERSITE="1", PIP_NO_CACHE_DIR="0", **self.env)
         try:
             self._proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True, env=env)

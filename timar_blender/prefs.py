@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Preferences as a set-up checklist: is PyTorch importable, is CUDA there, an Install
-PyTorch button (pip in a subprocess into the extension's own user folder), and the model
-to generate with (bundled, official TIMAR weights with their checklist, or custom; see
-model_choice.py)."""
+"""Preferences as a set-up checklist: is PyTorch importable and usable here (torch_check.py),
+is CUDA there, an Install PyTorch button (the build torch_plan.py picks for this machine,
+pip in a subprocess into the extension's own user folder, online only with Blender's
+"Allow Online Access", offline from a folder of wheels), and the model to generate with
+(bundled, official TIMAR weights with their checklist, or custom; see model_choice.py)."""
 
 import importlib
 import importlib.util
@@ -12,19 +13,21 @@ import sys
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import installer, model_choice
+from . import installer, model_choice, torch_check, torch_plan
 
 _install: installer.PipInstall | None = None
 _torch_info: dict = {}
 
 
 def site_packages_dir() -> str:
-    """The extension's own folder for PyTorch (created on demand)."""
+    """The extension's own folder for PyTorch (created on demand), one per Python version:
+    a PyTorch built for Blender 5.0's Python 3.11 never shadows 5.2's (3.13)."""
+    name = f"site-packages-{torch_check.python_tag()}"
     try:
-        return bpy.utils.extension_path_user(__package__, path="site-packages", create=True)
+        return bpy.utils.extension_path_user(__package__, path=name, create=True)
     except ValueError:  # loaded as a plain add-on (repository checkout, tests)
-        return bpy.utils.user_resource('DATAFILES', path=os.path.join("timar_blender",
-                                       "site-packages"), create=True)
+        return bpy.utils.user_resource('DATAFILES', path=os.path.join("timar_blender", name),
+                                       create=True)
 
 
 def add_site_packages() -> str:
@@ -35,18 +38,30 @@ def add_site_packages() -> str:
 
 
 def torch_status(load: bool = False) -> dict:
-    """{'found', 'version', 'cuda', 'where'}; imports torch only when ``load`` or already loaded."""
+    """{'found', 'version', 'cuda', 'where', 'problem'}; imports torch only when ``load`` or
+    already loaded. ``problem`` is torch_check's (severity, line) or None."""
     importlib.invalidate_caches()
-    spec = importlib.util.find_spec("torch")
-    info = {"found": spec is not None, "version": None, "cuda": None,
-            "where": os.path.dirname(spec.origin) if spec and spec.origin else None}
+    try:
+        spec = importlib.util.find_spec("torch")
+    except (ImportError, ValueError):
+        spec = None
+    where = os.path.dirname(spec.origin) if spec and spec.origin else None
+    info = {"found": spec is not None, "version": None, "cuda": None, "where": where,
+            "problem": None}
+    site = os.path.dirname(where) if where else None
+    machine = torch_plan.this_machine()
+    check = dict(site=site, nvidia_driver=machine.nvidia, os_name=machine.os)
     if spec is not None and (load or "torch" in sys.modules):
         try:
             import torch
             info["version"] = torch.__version__
             info["cuda"] = bool(torch.cuda.is_available())
-        except Exception as exc:  # noqa: BLE001 - a broken install
-            info["version"] = f"broken ({exc})"
+            check.update(cuda_built=torch.version.cuda is not None, cuda_available=info["cuda"])
+        except Exception as exc:  # noqa: BLE001 - a broken install, or one for another Python
+            info["version"] = "does not import"
+            check["import_error"] = f"{type(exc).__name__}: {exc}"
+    if spec is not None:
+        info["problem"] = torch_check.diagnose(**check)
     _torch_info.clear()
     _torch_info.update(info)
     return info
@@ -68,17 +83,23 @@ class TIMAR_OT_install_torch(bpy.types.Operator):
         return _install is None or _install.state != "running"
 
     def _start(self, context):
+        """The pip run for this machine's plan, or a one-line reason why not (str)."""
         global _install
-        prefs = get_prefs(context)
-        variant = prefs.torch_variant if prefs else "CPU"
-        links = bpy.path.abspath(prefs.find_links) if prefs and prefs.find_links else ""
-        package = prefs.package_spec if prefs else "torch"
-        cmd = installer.pip_command(site_packages_dir(), package.split(), variant, links)
-        _install = installer.PipInstall(cmd).start()
+        try:
+            plan = install_plan(context)
+        except torch_plan.PlanError as exc:
+            return str(exc)
+        if not plan.offline and not online_access():
+            return OFFLINE_LINE
+        cmd = plan.command(sys.executable, site_packages_dir())
+        _install = installer.PipInstall(cmd, plan.env()).start()
         return _install
 
     def execute(self, context):
         job = self._start(context)
+        if isinstance(job, str):
+            self.report({'ERROR'}, job)
+            return {'CANCELLED'}
         job.wait()
         return self._done(job)
 
@@ -93,9 +114,31 @@ class TIMAR_OT_install_torch(bpy.types.Operator):
     def invoke(self, context, _event):
         if bpy.app.background:
             return self.execute(context)
-        self._start(context)
+        job = self._start(context)
+        if isinstance(job, str):
+            self.report({'ERROR'}, job)
+            return {'CANCELLED'}
         bpy.app.timers.register(_poll_install, first_interval=0.5)
         return {'FINISHED'}
+
+
+OFFLINE_LINE = ("Online access is off: allow it (Preferences > System > Network > Allow "
+                "Online Access) or set Local wheels to a folder of PyTorch wheels")
+
+
+def online_access() -> bool:
+    """Blender's "Allow Online Access" (4.2+): the extension may use the network only when
+    it is on."""
+    return bool(getattr(bpy.app, "online_access", True))
+
+
+def install_plan(context=None) -> torch_plan.Plan:
+    """What Install PyTorch would run on this machine with these preferences."""
+    prefs = get_prefs(context)
+    build = prefs.torch_variant if prefs else "AUTO"
+    links = bpy.path.abspath(prefs.find_links) if prefs and prefs.find_links else ""
+    package = prefs.package_spec if prefs else "torch"
+    return torch_plan.plan(torch_plan.this_machine(), build, links, package)
 
 
 def _poll_install():
@@ -146,9 +189,11 @@ class TIMAR_OT_show_pip_log(bpy.types.Operator):
 class TIMAR_AddonPreferences(bpy.types.AddonPreferences):
     bl_idname = __package__
 
-    torch_variant: EnumProperty(name="Build", default='CPU', items=[
+    torch_variant: EnumProperty(name="Build", default='AUTO', items=[
+        ('AUTO', "Automatic", "CUDA with an NVIDIA GPU (Windows, Linux), the Apple GPU build "
+                              "on macOS, otherwise CPU"),
         ('CPU', "CPU", "The CPU build of PyTorch (about 200 MB)"),
-        ('CUDA', "CUDA 12.8", "The NVIDIA CUDA build (several GB); needs a recent driver")])
+        ('CUDA', "CUDA 13.0", "The NVIDIA CUDA build (several GB); needs NVIDIA driver 580 or newer")])
     find_links: StringProperty(name="Local wheels", subtype='DIR_PATH',
                                description="Install offline from this folder of wheels "
                                            "(pip --no-index --find-links)")
@@ -168,13 +213,17 @@ class TIMAR_AddonPreferences(bpy.types.AddonPreferences):
     custom_checkpoint: StringProperty(name="Checkpoint", subtype='FILE_PATH',
                                       description="A checkpoint trained with this project")
 
-    def draw(self, _context):
+    def draw(self, context):
         layout = self.layout
         info = _torch_info or torch_status()
         box = layout.box()
+        problem = info.get("problem")
+        if problem:
+            box.label(text=problem[1], icon='ERROR' if problem[0] == "ERROR" else 'INFO')
         if info["found"]:
             ver = info["version"] or "found (not loaded yet)"
-            box.label(text=f"PyTorch: {ver}", icon='CHECKMARK')
+            box.label(text=f"PyTorch: {ver}",
+                      icon='ERROR' if problem and problem[0] == "ERROR" else 'CHECKMARK')
             if info["cuda"] is not None:
                 box.label(text="CUDA: available" if info["cuda"] else "CUDA: not available (CPU only)",
                           icon='CHECKMARK' if info["cuda"] else 'INFO')
@@ -185,6 +234,15 @@ class TIMAR_AddonPreferences(bpy.types.AddonPreferences):
         col.prop(self, "torch_variant")
         col.prop(self, "find_links")
         col.prop(self, "package_spec")
+        try:
+            col.label(text=install_plan(context).why, icon='INFO')
+        except torch_plan.PlanError as exc:
+            col.label(text=str(exc), icon='ERROR')
+        if not self.find_links and not online_access():
+            warn = col.box()
+            warn.label(text=OFFLINE_LINE, icon='INTERNET_OFFLINE')
+            if not getattr(bpy.app, "online_access_override", False):
+                warn.prop(context.preferences.system, "use_online_access")
         col.label(text=f"Installs into: {site_packages_dir()}")
         job = _install
         if job is not None and job.state == "running":

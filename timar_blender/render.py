@@ -105,9 +105,21 @@ def _mark(*parts) -> None:
     print(MARK, *parts, flush=True)
 
 
-def _exit_with_parent() -> None:
-    """End this child when the batch that started it dies (killed job, closed terminal)."""
-    parent = os.getppid()
+def _exit_with_parent(parent: int | None = None) -> None:
+    """End this child when the batch that started it dies (killed job, closed terminal).
+    On Linux the kernel kills it at once (PR_SET_PDEATHSIG): a render holds the GIL inside
+    Blender's C code for seconds, so a watching thread alone may come too late. Elsewhere,
+    and as a fallback, a thread checks the parent every second."""
+    parent = parent or os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)          # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:          # the parent died before the line above ran
+        os._exit(3)
 
     def watch():
         while True:
@@ -120,7 +132,7 @@ def _exit_with_parent() -> None:
 
 def child_main(spec: dict) -> int:
     """Open the .blend, render the stills then the movie; progress lines start with MARK."""
-    _exit_with_parent()
+    _exit_with_parent(spec.get("parent"))
     try:
         bpy.ops.wm.open_mainfile(filepath=spec["blend"], load_ui=False)
         scene = bpy.context.scene
@@ -188,7 +200,7 @@ def run_child(blend: str, opts: RenderOptions, movie: str | None, stills: list[i
     """Render in a child process; ``on_progress(kind, value)`` gets ('still', frame) and
     ('frame', frame). The child is killed after ``stall_timeout`` s without progress."""
     spec = {"blend": blend, "options": asdict(opts), "movie": movie, "stills": stills,
-            "stills_dir": stills_dir}
+            "stills_dir": stills_dir, "parent": os.getpid()}
     start = time.monotonic()
     group = {"process_group": 0} if os.name == "posix" else {}
     proc = subprocess.Popen(child_command(spec), stdout=subprocess.PIPE,

@@ -9,6 +9,7 @@ import os
 import bpy
 from mathutils import Vector
 
+from . import sequencer
 from .demo_head import build_demo_head
 
 DEMO_COLLECTION = "TIMAR demo"
@@ -101,10 +102,6 @@ def add_demo_heads(scene):
     return heads[0], heads[1]
 
 
-def _strips(se):
-    return se.strips if hasattr(se, "strips") else se.sequences
-
-
 PAN = {"A": -0.3, "B": 0.3}   # speaker A a little to the left, B to the right
 
 
@@ -130,7 +127,7 @@ def add_audio_to_sequencer(scene, path_a: str, path_b: str, start_frame: int = 1
         raise SceneSetupError("this Blender build has no audio support (audaspace)")
     created_editor = scene.sequence_editor is None
     se = scene.sequence_editor or scene.sequence_editor_create()
-    strips = _strips(se)
+    strips = sequencer.strips(se)
     channel = max((s.channel for s in strips), default=0) + 1
     made = []
     try:
@@ -147,7 +144,7 @@ def add_audio_to_sequencer(scene, path_a: str, path_b: str, start_frame: int = 1
             scene.sequence_editor_clear()
         raise SceneSetupError(f"cannot add the audio: {exc}") from None
     scene.sync_mode = 'AUDIO_SYNC'
-    end = max(s.frame_final_end for s in made)
+    end = max(sequencer.visible_end(s) for s in made)
     if scene.frame_end < end - 1:
         scene.frame_end = end - 1
     return made
