@@ -150,10 +150,14 @@ class TemporalNoise:
         return white.reshape(d, h * f, c)
 
 
-# Per-frame heads (the paper's, the official weights) are smoothed; a trajectory head samples
-# smooth turns. Every head's turns are inertialised onto the emitted frames.
+# Per-frame heads (the paper's, the official weights) are smoothed everywhere. A trajectory
+# head samples smooth turns; only its neck is smoothed: real necks carry almost no energy
+# above 4 Hz (0.3% on the real DualTalk dialogue, the face 5-6%), and the bundled model's
+# neck had 2.4% and 2.9x the real acceleration unsmoothed (0.2% and 0.4x with sigma 1.5,
+# velocity 0.7x, the face unchanged; assets/MODEL_CARD.md). Every head's turns are
+# inertialised onto the emitted frames.
 DEFAULT_TURN_FILTER_SIGMA = 1.5
-TRAJECTORY_FILTER_SIGMAS = (0.0, 0.0)       # (face, neck)
+TRAJECTORY_FILTER_SIGMAS = (0.0, 1.5)       # (face, neck)
 DEFAULT_SEAM_BLEND_FRAMES = 3.0
 
 

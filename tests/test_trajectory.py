@@ -130,7 +130,7 @@ def test_filter_options_resolve_per_head():
 
     traj = make_tiny_model(seed=0)
     per_frame = TimarModel(preset("tiny", head="diffusion", mask_ratio_min=0.7))
-    assert torch.all(sigmas(traj) == 0)
+    assert torch.all(sigmas(traj)[:53] == 0) and torch.all(sigmas(traj)[53:] == 1.5)
     assert torch.all(sigmas(per_frame) == 1.5)
     assert torch.all(sigmas(traj, turn_filter_sigma=1.0) == 1.0)
     face_neck = sigmas(traj, neck_filter_sigma=2.0)
