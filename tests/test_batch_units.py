@@ -40,6 +40,21 @@ def test_csv_manifest_resolves_paths_and_names(tmp_path):
     assert (d[1].head_a, d[1].head_b) == ("Alice", "Bob")
 
 
+def test_manifest_motion_column_is_a_file_compared_by_content(tmp_path):
+    """motion_b: a FLAME npz for head B, resolved like the audio and, like the audio,
+    compared by content on a re-run (replaced at the same path = redo)."""
+    from timar_blender.batch_dialogue import input_contents
+
+    (tmp_path / "m.csv").write_text("audio_a,audio_b,motion_b\nx.wav,y.wav,real/b.npz\n")
+    (d,) = batch_manifest.load_manifest(tmp_path / "m.csv")
+    assert d.motion_b == str(tmp_path / "real" / "b.npz") and d.motion_a == ""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "b.npz").write_bytes(b"one")
+    before = input_contents(d)["motion_b"]
+    (tmp_path / "real" / "b.npz").write_bytes(b"two")
+    assert input_contents(d)["motion_b"] != before
+
+
 def test_json_manifest_and_shipped_preset_key(tmp_path):
     rows = [{"audio_a": "1.wav", "audio_b": "2.wav", "name": "one", "preset": "flame",
              "template": "t.blend", "head_a": "A", "head_b": "B"},
@@ -59,6 +74,7 @@ def test_json_manifest_and_shipped_preset_key(tmp_path):
     ("audio_a,audio_b,template\nx.wav,y.wav,t.blend\n", "needs head_a and head_b"),
     ("audio_a,audio_b,head_a,head_b\nx.wav,y.wav,A,B\n", "give the template"),
     ("audio_a,audio_b\nx.wav,y.wav,extra\n", "more fields"),
+    ("audio_a,audio_b,motion_a,motion_b\nx.wav,y.wav,a.npz,b.npz\n", "not both"),
 ])
 def test_manifest_errors_say_what_to_fix(tmp_path, text, message):
     (tmp_path / "m.csv").write_text(text)
@@ -200,6 +216,21 @@ def test_pick_frames():
     assert batch_contact.pick_frames(1, 100, step=25) == [1, 26, 51, 76]
     assert len(batch_contact.pick_frames(1, 10000, step=2)) == batch_contact.MAX_TILES
     assert batch_contact.pick_frames(1, 3) == [1, 2, 3]
+
+
+def test_contact_range_gives_consecutive_frames():
+    """One second of consecutive frames for judging motion, clipped to the scene."""
+    assert batch_contact.parse_contact_range("100:124") == (100, 124)
+    assert batch_contact.parse_contact_range(None) is None
+    for bad in ("100", "a:b", "124:100", "-1:5"):
+        with pytest.raises(ValueError, match="--contact-range"):
+            batch_contact.parse_contact_range(bad)
+    assert batch_contact.contact_frames(1, 625, only=(100, 124)) == list(range(100, 125))
+    assert batch_contact.contact_frames(1, 625, step=2, only=(100, 110)) == [100, 102, 104, 106, 108, 110]
+    assert batch_contact.contact_frames(1, 110, only=(100, 124)) == list(range(100, 111))
+    assert batch_contact.contact_frames(1, 625) == batch_contact.pick_frames(1, 625)
+    with pytest.raises(ValueError, match="outside"):
+        batch_contact.contact_frames(1, 50, only=(100, 124))
 
 
 def _write_png(path, rgb):

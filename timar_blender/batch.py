@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from . import core, generation, jobs, ops_scene, prefs
+from .batch_contact import parse_contact_range
 from .batch_dialogue import BatchSettings, process
 from .batch_lock import DialogueLock
 from .batch_manifest import (ManifestError, check_unique, load_manifest, make_dialogue,
@@ -44,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--head-a", help="speaker A's head object in the template")
     one.add_argument("--head-b", help="speaker B's head object in the template")
     one.add_argument("--preset", help="rig preset (timar_demo, flame, arkit) or a mapping .json")
+    given = one.add_mutually_exclusive_group()
+    given.add_argument("--motion-a", help="FLAME npz keyed onto head A as it is; only B is generated")
+    given.add_argument("--motion-b", help="FLAME npz keyed onto head B as it is; only A is generated")
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.add_argument("--shard", help="I/N: process dialogues I, I+N, I+2N... (0 <= I < N)")
     p.add_argument("--force", action="store_true", help="redo dialogues that are complete")
@@ -64,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="render samples (default: Cycles 4, EEVEE 16)")
     ren.add_argument("--frames-step", type=int, default=0,
                      help="contact sheet: every N-th frame (default: 12 frames spread evenly)")
+    ren.add_argument("--contact-range", default=None, metavar="FIRST:LAST",
+                     help="contact sheet: only these frames, every --frames-step-th (default "
+                          "every frame), e.g. 100:124 for one second of consecutive frames")
     ren.add_argument("--render-timeout", type=float, default=300.0,
                      help="stop a render that makes no progress for this many seconds")
     return p
@@ -82,7 +89,8 @@ def collect(args) -> list:
     chosen = [bool(args.sample), bool(args.audio_a or args.audio_b), bool(args.manifest)]
     if sum(chosen) != 1:
         raise ManifestError("choose one of --sample, --audio-a/--audio-b or --manifest")
-    single = any((args.name, args.template, args.head_a, args.head_b, args.preset))
+    single = any((args.name, args.template, args.head_a, args.head_b, args.preset,
+                  args.motion_a, args.motion_b))
     if args.manifest:
         if single:
             raise ManifestError("--name, --template, --head-a/-b and --preset are for one "
@@ -101,7 +109,7 @@ def collect(args) -> list:
         raise ManifestError("give both --audio-a and --audio-b")
     row = {"audio_a": args.audio_a, "audio_b": args.audio_b, "name": args.name,
            "template": args.template, "head_a": args.head_a, "head_b": args.head_b,
-           "preset": args.preset}
+           "preset": args.preset, "motion_a": args.motion_a, "motion_b": args.motion_b}
     dialogues = [make_dialogue(row, Path.cwd())]
     check_unique(dialogues, "command line")
     return dialogues
@@ -117,7 +125,8 @@ def settings_from(args) -> BatchSettings:
         if args.checkpoint else None, device=args.device, seed=args.seed,
         context_turns=args.context_turns, steps=args.steps, temperature=args.temperature,
         render=args.render, render_options=RenderOptions(args.engine, w, h, args.samples),
-        frames_step=args.frames_step, stall_timeout=args.render_timeout)
+        frames_step=args.frames_step, contact_range=parse_contact_range(args.contact_range),
+        stall_timeout=args.render_timeout)
 
 
 def load_model(settings: BatchSettings) -> None:

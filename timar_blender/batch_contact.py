@@ -15,6 +15,33 @@ GAP = 4                  # pixels between tiles
 BACKGROUND = 0.12        # grey between tiles
 
 
+def parse_contact_range(text: str | None) -> tuple[int, int] | None:
+    """``FIRST:LAST`` (scene frames, inclusive) -> (first, last); None stays None."""
+    if text is None:
+        return None
+    try:
+        first, last = (int(v) for v in text.split(":"))
+    except ValueError:
+        raise ValueError(f"--contact-range must be FIRST:LAST frames, e.g. 100:124, got '{text}'") from None
+    if first < 0 or last < first:
+        raise ValueError(f"--contact-range {text}: need 0 <= FIRST <= LAST")
+    return first, last
+
+
+def contact_frames(start: int, end: int, step: int = 0,
+                   only: tuple[int, int] | None = None) -> list[int]:
+    """The sheet's frames: :func:`pick_frames` over the scene's range, or with ``only``
+    every ``step``-th frame (default every frame: motion over consecutive frames) of that
+    range clipped to the scene's."""
+    if only is None:
+        return pick_frames(start, end, step)
+    first, last = max(start, only[0]), min(end, only[1])
+    if last < first:
+        raise ValueError(f"--contact-range {only[0]}:{only[1]} lies outside the scene's "
+                         f"frames {start}-{end}")
+    return pick_frames(first, last, step or 1)
+
+
 def pick_frames(start: int, end: int, step: int = 0, tiles: int = 12) -> list[int]:
     """Frames for the sheet: every ``step``-th from ``start`` (capped at MAX_TILES, spread
     evenly), or with step 0, ``tiles`` frames spread evenly over the range."""

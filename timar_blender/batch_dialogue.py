@@ -23,8 +23,8 @@ import bpy
 from . import core, generation, jobs, mapping, rigs, scene_setup
 from . import render as renderer
 from .animate import RigError, TakeSettings, resolve_head, scene_fps
-from .batch_contact import pick_frames, write_contact_sheet
-from .batch_manifest import Dialogue
+from .batch_contact import contact_frames, write_contact_sheet
+from .batch_manifest import FILE_COLUMNS, Dialogue
 from .batch_mp4 import mp4_tracks
 from .batch_outputs import REPORT_VERSION, Outputs, clean_partials, publish, write_json
 
@@ -50,6 +50,7 @@ class BatchSettings:
     render: bool = False
     render_options: renderer.RenderOptions = field(default_factory=renderer.RenderOptions)
     frames_step: int = 0
+    contact_range: tuple[int, int] | None = None
     stall_timeout: float = 300.0
 
     def checkpoint_id(self) -> str:
@@ -68,7 +69,8 @@ class BatchSettings:
         if self.render:
             described["render"] = {**asdict(self.render_options),
                                    "samples": self.render_options.samples_used(),
-                                   "frames_step": self.frames_step}
+                                   "frames_step": self.frames_step,
+                                   "contact_range": self.contact_range}
         return described
 
 
@@ -85,7 +87,7 @@ def input_contents(dialogue: Dialogue) -> dict:
     """The dialogue's inputs as a re-run compares them: files (audio, template, a mapping
     .json) by content, so audio replaced at the same path is redone and a moved copy is not."""
     inputs = dialogue.inputs()
-    for key in ("audio_a", "audio_b", "template"):
+    for key in FILE_COLUMNS:
         if inputs[key]:
             inputs[key] = content_id(inputs[key])
     if inputs["preset"].lower().endswith(".json"):
@@ -167,9 +169,11 @@ class _ReportingJob(jobs.Job):
             self.on_turn(self.progress)
 
 
-def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, step):
+def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, step,
+              given=(None, None)):
     request = generation.Request(
-        audio[0], audio[1], checkpoint=settings.checkpoint, device=settings.device,
+        audio[0], audio[1], motion_a=given[0], motion_b=given[1],
+        checkpoint=settings.checkpoint, device=settings.device,
         context_turns=settings.context_turns, steps=settings.steps,
         temperature=settings.temperature, seed=settings.seed, takes=1,
         stream_factory=generation.stream_override)
@@ -190,7 +194,8 @@ def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, 
 
 # ------------------------------------------------------------------ rendering
 def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) -> None:
-    frames = pick_frames(scene.frame_start, scene.frame_end, settings.frames_step)
+    frames = contact_frames(scene.frame_start, scene.frame_end, settings.frames_step,
+                            settings.contact_range)
     total = scene.frame_end - scene.frame_start + 1
     stills_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}_stills.", suffix=".partial",
                                        dir=out.folder))
@@ -260,6 +265,8 @@ def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
 
 def _make(dialogue: Dialogue, settings: BatchSettings, out: Outputs, report: dict, step) -> None:
     audio = (core.load_audio(dialogue.audio_a), core.load_audio(dialogue.audio_b))
+    given = tuple(core.load_motion_npz(p) if p else None
+                  for p in (dialogue.motion_a, dialogue.motion_b))
     for path, label in ((dialogue.audio_a, "audio_a"), (dialogue.audio_b, "audio_b")):
         warning = core.truncation_warning(path, label)
         if warning:
@@ -273,7 +280,7 @@ def _make(dialogue: Dialogue, settings: BatchSettings, out: Outputs, report: dic
         report["warnings"].append("this Blender build has no audio (the bpy 4.2 wheel): "
                                   "the .blend has no sound strips")
     step("generating", force=True)
-    job = _generate(scene, heads, preset, audio, settings, start, step)
+    job = _generate(scene, heads, preset, audio, settings, start, step, given)
     report["warnings"] += job.warnings
     frames25 = max(len(w.motion) for w in job.writers.values())
     fps = scene_fps(scene)

@@ -3,7 +3,8 @@
 manifest (CSV or JSON), and the shard of them this process takes. No bpy.
 
 Manifest columns (CSV header or JSON keys): ``audio_a``, ``audio_b`` (required); ``name``,
-``template``, ``head_a``, ``head_b``, ``preset`` (optional). Relative paths are relative
+``template``, ``head_a``, ``head_b``, ``preset``, ``motion_a`` or ``motion_b`` (optional: a
+FLAME npz keyed onto that head as it is, only the other head generated). Relative paths are relative
 to the manifest's folder. JSON is a list of objects, or ``{"dialogues": [...]}``."""
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from .core import outputs
 
 safe_name = outputs.safe_name     # one definition, shared with the command line
 
-COLUMNS = ("audio_a", "audio_b", "name", "template", "head_a", "head_b", "preset")
+COLUMNS = ("audio_a", "audio_b", "name", "template", "head_a", "head_b", "preset",
+           "motion_a", "motion_b")
+FILE_COLUMNS = ("audio_a", "audio_b", "template", "motion_a", "motion_b")
 REQUIRED = ("audio_a", "audio_b")
 SAMPLE_NAME = "sample"
 _SPEAKER_SUFFIX = re.compile(r"[_-]?(speaker|spk|s)?[_-]?(1|a)$", re.IGNORECASE)
@@ -36,6 +39,8 @@ class Dialogue:
     head_a: str = ""
     head_b: str = ""
     preset: str = ""          # "" = timar_demo for the demo heads, auto-detected for templates
+    motion_a: str = ""        # a FLAME npz given for head A (copied through), "" = generate
+    motion_b: str = ""
 
     def inputs(self) -> dict:
         return {k: getattr(self, k) for k in COLUMNS}
@@ -57,7 +62,10 @@ def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> Dialo
     for key in REQUIRED:
         if not vals[key]:
             raise ManifestError(f"{where}'{key}' is empty; every dialogue needs audio_a and audio_b")
-    for key in ("audio_a", "audio_b", "template", "preset"):
+    if vals["motion_a"] and vals["motion_b"]:
+        raise ManifestError(f"{where}give motion_a or motion_b, not both: with both heads "
+                            "given there is nothing to generate")
+    for key in FILE_COLUMNS + ("preset",):
         if key == "preset" and not vals[key].lower().endswith(".json"):
             continue            # a shipped preset's key, not a file
         if vals[key] and base is not None and not Path(vals[key]).is_absolute():
@@ -97,7 +105,7 @@ def _rows_from_csv(path: Path) -> list[tuple[str, dict]]:
     reader = csv.DictReader(fh, dialect=dialect)
     if not reader.fieldnames or not set(REQUIRED) <= {f.strip() for f in reader.fieldnames}:
         raise ManifestError(f"{path}: the first line must be a header naming at least "
-                            "audio_a,audio_b (optional: name,template,head_a,head_b,preset)")
+                            "audio_a,audio_b (optional: name,template,head_a,head_b,preset,motion_a or motion_b)")
     rows = []
     for row in reader:
         where = f"line {reader.line_num}"
