@@ -28,7 +28,6 @@ import traceback
 import bpy
 
 ADDON = "bl_ext.user_default.timar_blender"
-DEADLINE_S = 420          # give up (and quit) after this long, whatever happens
 
 _argv = sys.argv[sys.argv.index("--") + 1:] if "--" in sys.argv else []
 _ap = argparse.ArgumentParser()
@@ -37,6 +36,8 @@ _ap.add_argument("--audio-a", required=True)
 _ap.add_argument("--audio-b", required=True)
 _ap.add_argument("--out", required=True)
 _ap.add_argument("--cancel-after-turns", type=int, default=2)
+_ap.add_argument("--deadline", type=float, default=600,
+                 help="give up (and quit) after this many seconds, whatever happens")
 ARGS = _ap.parse_args(_argv)
 os.makedirs(ARGS.out, exist_ok=True)
 
@@ -77,6 +78,10 @@ def view3d():
     area = max(areas, key=lambda a: a.width * a.height)
     regions = {r.type: r for r in area.regions}
     return area, regions["UI"], regions["WINDOW"]
+
+
+def scene():
+    return window().scene
 
 
 def in_sidebar():
@@ -120,7 +125,7 @@ def action_fcurves(action):
 
 
 def head_parts(label: str):
-    sp = getattr(bpy.context.scene.timar, f"speaker_{label.lower()}")
+    sp = getattr(scene().timar, f"speaker_{label.lower()}")
     mesh = sp.head
     rig = mesh.parent if mesh and mesh.parent and mesh.parent.type == 'ARMATURE' else None
     return mesh, rig
@@ -175,17 +180,17 @@ def pose_over(label: str, frames) -> list:
     """The jaw and neck rotation and the MouthOpen shape key value evaluated at frames (what
     playback shows)."""
     mesh, rig = head_parts(label)
-    scene = bpy.context.scene
-    keep = scene.frame_current
+    sc = scene()
+    keep = sc.frame_current
     out = []
     for f in frames:
-        scene.frame_set(int(f))
+        sc.frame_set(int(f))
         jaw = rig.pose.bones["jaw"].rotation_quaternion if rig else None
         neck = rig.pose.bones["neck"].rotation_quaternion if rig else None
         kb = mesh.data.shape_keys.key_blocks.get("MouthOpen")
-        out.append([int(f)] + [round(v, 5) for v in (jaw or ())] +
-                   [round(v, 5) for v in (neck or ())] + [round(kb.value, 5) if kb else None])
-    scene.frame_set(keep)
+        out.append([int(f)] + [round(v, 5) for v in (jaw if jaw is not None else ())] +
+                   [round(v, 5) for v in (neck if neck is not None else ())] + [round(kb.value, 5) if kb else None])
+    sc.frame_set(keep)
     return out
 
 
@@ -210,14 +215,6 @@ def generate_poll() -> bool:
 
 # --- the session -------------------------------------------------------------------------------
 
-def wait(cond, timeout: float, step: float = 0.1):
-    t_end = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > t_end:
-            raise TimeoutError(f"waited {timeout} s")
-        yield step
-
-
 def phase(name: str) -> dict:
     d = {"name": name, "t": now()}
     result["phases"].append(d)
@@ -235,7 +232,7 @@ def start_generate(run: dict):
     log(f"Generate: {run['invoke']} in {run['invoke_returned_t'] - run['invoke_t']:.2f} s")
 
 
-def follow(run: dict, on_sample=None, timeout: float = 180):
+def follow(run: dict, on_sample=None, timeout: float = 600):
     """Sample every 0.1 s until the progress says it stopped."""
     t_end = time.monotonic() + timeout
     while True:
@@ -283,16 +280,21 @@ def scenario():
             bpy.data.objects.remove(bpy.data.objects[name])
     with in_sidebar():
         result["add_demo_heads"] = sorted(bpy.ops.timar.add_demo_heads('INVOKE_DEFAULT'))
-    s = bpy.context.scene.timar
+    s = scene().timar
     s.speaker_a.audio, s.speaker_b.audio = ARGS.audio_a, ARGS.audio_b   # the short dialogue
     area, ui, win = view3d()
     area.spaces.active.show_region_ui = True
     area.spaces.active.region_3d.view_perspective = 'CAMERA'
     area.spaces.active.shading.type = 'SOLID'
     area.tag_redraw()
-    yield 0.5                                    # the sidebar draws and learns its tabs
-    area, ui, win = view3d()
-    ui.active_panel_category = 'TIMAR'
+    for _ in range(50):                          # the sidebar draws and learns its tabs
+        yield 0.1
+        area, ui, win = view3d()
+        try:
+            ui.active_panel_category = 'TIMAR'
+            break
+        except TypeError:                        # not drawn yet: no such tab so far
+            area.tag_redraw()
     area.tag_redraw()
     yield 0.5
     area, ui, win = view3d()
@@ -300,7 +302,7 @@ def scenario():
         "heads": [s.speaker_a.head.name if s.speaker_a.head else None,
                   s.speaker_b.head.name if s.speaker_b.head else None],
         "sidebar_category": view3d()[1].active_panel_category,
-        "sidebar_size": [ui.width, ui.height], "fps": bpy.context.scene.render.fps,
+        "sidebar_size": [ui.width, ui.height], "fps": scene().render.fps,
         "objects": sorted(o.name for o in bpy.data.objects)}
     for kind in _draws:
         _handles.append((bpy.types.SpaceView3D.draw_handler_add(
@@ -321,7 +323,7 @@ def scenario():
             mid_shot["done"] = True
             last = s["A"]["last_frame"]
             if last:
-                bpy.context.scene.frame_current = int(last) - 12   # show a keyed pose
+                scene().frame_current = int(last) - 12   # show a keyed pose
             screenshot("2_generating")
         return False
     yield from follow(run1, at_half)
@@ -330,9 +332,9 @@ def scenario():
     run1["poll_after"] = generate_poll()
     run1["pose"] = pose_over("A", range(1, int(run1["final"]["A"]["last_frame"] or 2), 6))
     run1["pose_B"] = pose_over("B", range(1, int(run1["final"]["B"]["last_frame"] or 2), 6))
-    run1["frame_end"] = bpy.context.scene.frame_end
+    run1["frame_end"] = scene().frame_end
     take1 = {lab: {n: fingerprint(n) for n in run1["final"][lab]["actions"]} for lab in "AB"}
-    bpy.context.scene.frame_current = int(bpy.context.scene.frame_end * 0.4)
+    scene().frame_current = int(scene().frame_end * 0.4)
     yield 1.0
     screenshot("3_finished")
     yield 0.5
@@ -363,7 +365,7 @@ def scenario():
     run2["objects_after"] = sorted(o.name for o in bpy.data.objects)
     last = run2["final"]["A"]["last_frame"] or 2
     run2["pose"] = pose_over("A", range(1, int(last) + 1, 3))
-    bpy.context.scene.frame_current = max(1, int(last) - 6)
+    scene().frame_current = max(1, int(last) - 6)
     yield 1.0
     screenshot("4_cancelled")
     yield 0.5
@@ -411,8 +413,8 @@ _gen = scenario()
 
 def _tick():
     try:
-        if now() > DEADLINE_S:
-            raise TimeoutError(f"the session ran over {DEADLINE_S} s")
+        if now() > ARGS.deadline:
+            raise TimeoutError(f"the session ran over {ARGS.deadline:.0f} s")
         return next(_gen)
     except StopIteration:
         return None

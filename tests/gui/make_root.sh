@@ -56,7 +56,7 @@ unshare --mount --propagation private -- bash -euo pipefail -c '
   mount --rbind /dev "$R/dev"
   export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8
   chroot "$R" apt-get update -q
-  chroot "$R" apt-get install -y -q --no-install-recommends "$@"
+  chroot "$R" apt-get install -y -q --no-install-recommends -o Dpkg::Options::=--force-unsafe-io "$@"
   chroot "$R" apt-get clean
 ' _ "$TMP" $PACKAGES >>"$TMP.log" 2>&1 \
   || { tail -20 "$TMP.log"; say "apt-get install failed (log: $TMP.log)"; exit 1; }

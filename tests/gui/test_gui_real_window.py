@@ -40,11 +40,14 @@ ROOTFS = CACHE / "root"
 STAMP = ROOTFS / ".timar-gui-root"
 OUT = Path(os.environ.get("TIMAR_GUI_OUT", REPO / "out" / "gui"))
 MIRROR = os.environ.get("GUI_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-DIALOGUE_S = 8                  # seconds of the sample dialogue (8 turns)
+DIALOGUE_S = 6                  # seconds of the sample dialogue (6 turns)
 CANCEL_AFTER = 2                # turns before Cancel is pressed on the second run
-SESSION_TIMEOUT_S = 540         # the whole Blender session, start to quit
+# the whole Blender session, start to quit: about 2 minutes on an idle 2-core machine, far
+# more where the CPU is shared (the first start compiles Mesa's shaders, cached afterwards)
+SESSION_TIMEOUT_S = int(os.environ.get("TIMAR_GUI_TIMEOUT", "1200"))
 QUIT_LIMIT_S = 20               # quitting in the middle of a generation, to process exit
 INSIDE = "/tmp/timar-gui"       # the session's folder, seen from inside the chroot
+HOME_INSIDE = "/var/cache/timar-gui-home"   # kept between runs: Mesa's shader cache
 
 
 def say(msg: str) -> None:
@@ -155,14 +158,14 @@ def run_blender(zip_path: Path, audio: list[Path]) -> dict:
     for p in [zip_path, *audio, HERE / "blender_session.py"]:
         shutil.copy2(p, work / p.name)
     cmd_inside = [
-        "/usr/bin/env", "-i", f"HOME={INSIDE}/home", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+        "/usr/bin/env", "-i", f"HOME={HOME_INSIDE}", "PATH=/usr/sbin:/usr/bin:/sbin:/bin",
         "LANG=C.UTF-8", f"BLENDER_USER_RESOURCES={INSIDE}/user",
         "xvfb-run", "-a", "-s", "-screen 0 1280x800x24 +extension GLX",
         "blender", "--factory-startup", "--python-exit-code", "3",
         "--python", f"{INSIDE}/blender_session.py", "--",
         "--zip", f"{INSIDE}/{zip_path.name}", "--audio-a", f"{INSIDE}/{audio[0].name}",
         "--audio-b", f"{INSIDE}/{audio[1].name}", "--out", f"{INSIDE}/out",
-        "--cancel-after-turns", str(CANCEL_AFTER)]
+        "--cancel-after-turns", str(CANCEL_AFTER), "--deadline", str(SESSION_TIMEOUT_S - 60)]
     script = ('R="$1"; shift; mount -t proc proc "$R/proc"; mount --rbind /dev "$R/dev"; '
               'exec chroot "$R" "$@"')
     cmd = ["unshare", "--mount", "--propagation", "private", "--", "bash", "-euc", script,
@@ -277,14 +280,33 @@ def test_generate_runs_in_the_background_with_a_live_progress_bar(session):
     assert run["poll_after"], "Generate stayed disabled after the run ended"
 
 
+def turn_times(run) -> list[float]:
+    """When the progress moved, from the samples (one step a turn)."""
+    out, last = [run["invoke_returned_t"]], None
+    for smp in _running(run):
+        if last is not None and smp["factor"] != last:
+            out.append(smp["t"])
+        last = smp["factor"]
+    return out
+
+
 def test_the_window_keeps_redrawing_while_it_runs(session):
+    """The main thread stays free while the model works: a 50 ms heartbeat timer never
+    stops for anything near a turn's compute time (a turn computed on the main thread would
+    stop it that long, however fast the machine), and the sidebar redraws each new value."""
     r = _r(session)
     run = _generate_run(r)
     t0, t1 = run["invoke_returned_t"], run["end_t"]
-    assert t1 - t0 > 2.0, "the run ended too quickly to judge the UI"
     beats = [t for t in r["heartbeat"] if t0 <= t <= t1]
     gaps = [b - a for a, b in zip([t0] + beats, beats + [t1])]
-    assert max(gaps) < 3.0, f"the UI froze for {max(gaps):.1f} s during a {t1 - t0:.1f} s run"
+    steps = turn_times(run)
+    turn_s = sorted(b - a for a, b in zip(steps, steps[1:]))
+    assert len(turn_s) >= 3, f"too few progress steps to judge: {steps}"
+    typical_turn = turn_s[len(turn_s) // 2]
+    say(f"heartbeat: {len(beats)} ticks over {t1 - t0:.1f} s, longest gap {max(gaps):.2f} s; "
+        f"median turn {typical_turn:.2f} s")
+    assert max(gaps) < max(2.0, 0.5 * typical_turn), (
+        f"the UI stopped for {max(gaps):.1f} s while a turn took {typical_turn:.1f} s")
     ui = [d for d in r["draws"]["UI"] if t0 <= d[0] <= t1]
     view = [d for d in r["draws"]["WINDOW"] if t0 <= d[0] <= t1]
     drawn = sorted({d[1] for d in ui if d[2]})
