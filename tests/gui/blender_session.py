@@ -275,7 +275,7 @@ def scenario():
 
     # 2. the stage: no default cube, the demo heads, the sidebar on the TIMAR tab
     phase("stage")
-    for name in ("Cube",):
+    for name in ("Cube", "Camera", "Light"):     # the factory scene's: the demo brings its own
         if name in bpy.data.objects:
             bpy.data.objects.remove(bpy.data.objects[name])
     with in_sidebar():
@@ -334,7 +334,7 @@ def scenario():
     run1["pose_B"] = pose_over("B", range(1, int(run1["final"]["B"]["last_frame"] or 2), 6))
     run1["frame_end"] = scene().frame_end
     take1 = {lab: {n: fingerprint(n) for n in run1["final"][lab]["actions"]} for lab in "AB"}
-    scene().frame_current = int(scene().frame_end * 0.4)
+    scene().frame_current = max(1, int((run1["final"]["A"]["last_frame"] or 2) * 0.6))
     yield 1.0
     screenshot("3_finished")
     yield 0.5
