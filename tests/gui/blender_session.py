@@ -295,6 +295,9 @@ def scenario():
             break
         except TypeError:                        # not drawn yet: no such tab so far
             area.tag_redraw()
+    with bpy.context.temp_override(window=window(), screen=window().screen, area=area,
+                                   region=view3d()[2]):
+        bpy.ops.view3d.view_center_camera()      # the camera's frame fills the viewport
     area.tag_redraw()
     yield 0.5
     area, ui, win = view3d()
@@ -436,6 +439,8 @@ def _tick():
         return None
 
 
+# no splash screen over the panel (it opens after this script, unless told not to)
+bpy.context.preferences.view.show_splash = False
 log(f"Blender {bpy.app.version_string}, Python {sys.version.split()[0]}, "
     f"background={bpy.app.background}")
 bpy.app.timers.register(_tick, first_interval=0.5)
