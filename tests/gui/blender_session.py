@@ -232,8 +232,9 @@ def start_generate(run: dict):
     log(f"Generate: {run['invoke']} in {run['invoke_returned_t'] - run['invoke_t']:.2f} s")
 
 
-def follow(run: dict, on_sample=None, timeout: float = 600):
+def follow(run: dict, on_sample=None, timeout: float | None = None):
     """Sample every 0.1 s until the progress says it stopped."""
+    timeout = ARGS.deadline if timeout is None else timeout
     t_end = time.monotonic() + timeout
     while True:
         s = sample(run)
