@@ -101,7 +101,7 @@ def trained():
     return {h: _train(h) for h in ("trajectory", "diffusion")}
 
 
-def test_trained_trajectory_head_is_smoother_than_per_frame_sampling_and_seamless(trained):
+def test_trained_trajectory_head_is_smoother_than_per_frame_sampling(trained):
     """Same data, same steps, same seed: the trajectory head's turns move like the training
     motion (smooth sines); the paper's per-frame sampling jitters. Both keep their spread."""
     audio = speech_like(6, 7), speech_like(6, 8)
@@ -137,3 +137,18 @@ def test_filter_options_resolve_per_head():
     assert torch.all(face_neck[:53] == 0) and torch.all(face_neck[53:] == 2.0)
     with pytest.raises(TimarError, match="neck filter"):
         DialogueGenerator(traj, GenerationOptions(device="cpu", neck_filter_sigma=-1.0))
+
+
+@pytest.mark.parametrize("head", ["trajectory", "diffusion"])
+def test_default_generation_has_no_seams(trained, head):
+    """With the defaults (seam blend on), the jump from the last frame of a turn to the
+    first of the next is no larger than a typical jump inside turns; without the blend the
+    boundaries show."""
+    model, _ = trained[head]
+    audio = speech_like(6, 7), speech_like(6, 8)
+    seams = {}
+    for blend in (None, 0.0):
+        out = DialogueGenerator(model, GenerationOptions(device="cpu", seed=3,
+                                                         seam_blend_frames=blend)).run(*audio)
+        seams[blend] = max(mt.seam_ratio(out.motion_a), mt.seam_ratio(out.motion_b))
+    assert seams[None] <= 1.3 and seams[None] < 0.7 * seams[0.0], seams
