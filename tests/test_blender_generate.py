@@ -165,6 +165,9 @@ def test_threaded_path_fills_in_and_cancels_midway(scene, long_audio_pair):
             jobs.cancel()
         job.worker.thread.join(0.02)
     assert job.state == "cancelled" and not jobs.is_running()
+    # The worker's last message can be taken while its thread is still unwinding (seen on
+    # a loaded machine): it must end soon after, not at this very instant.
+    job.worker.thread.join(30)
     assert not job.worker.thread.is_alive()
     done, total = job.progress.turns_done, job.progress.turns_total
     assert total == 150 and 3 <= done < total
@@ -385,7 +388,33 @@ def test_quitting_mid_run_exits_cleanly(tmp_path, long_audio_pair, tiny_checkpoi
         assert bpy.app.timers.is_registered(jobs.poll) and job.worker.thread.is_alive()
         print("quitting mid-run", flush=True)
     """))
-    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=180)
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
-    assert "quitting mid-run" in proc.stdout
+    # Loading and starting may be slow on a loaded machine (a generous limit); what is
+    # tested is the exit: once the script has printed its last line, the process must end
+    # promptly and cleanly.
+    import signal
+    import threading
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines, reached = [], threading.Event()
+
+    def read():
+        for line in proc.stdout:
+            lines.append(line)
+            if "quitting mid-run" in line:
+                reached.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        started = reached.wait(900)
+        assert started or proc.poll() is not None, "the script did not start the run in 900 s"
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the process hung at exit with a generation running: " + "".join(lines)[-2000:])
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    reader.join(10)
+    assert proc.returncode == 0, "".join(lines)[-3000:]
+    assert "quitting mid-run" in "".join(lines)
