@@ -248,12 +248,19 @@ def run_sync(job: Job) -> Job:
     return job
 
 
+# The worker checks for cancel between turns, so stopping it waits out the turn in flight.
+# That wait must cover a whole turn: a thread still inside torch when Python exits aborts
+# Blender ("terminate called without an active exception"), and a turn of the official
+# weights on a CPU, or of any model on a loaded one, can take well over 10 s.
+SHUTDOWN_WAIT_S = 120.0
+
+
 def shutdown() -> None:
     """Stop the worker and unregister the timer (unregister, new file, quit)."""
     global _job
     job = _job
     if job is not None and job.worker is not None:
-        job.worker.stop(timeout=10)
+        job.worker.stop(timeout=SHUTDOWN_WAIT_S)
     _job = None
     if bpy.app.timers.is_registered(poll):
         bpy.app.timers.unregister(poll)
