@@ -17,7 +17,7 @@ import torch  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-from timar_blender import jobs  # noqa: E402
+from timar_blender import jobs, ops_generate  # noqa: E402
 
 from blender_setup import demo_scene, registered_addon  # noqa: E402
 from conftest import write_speech_pair  # noqa: E402
@@ -83,7 +83,7 @@ def test_truncated_wav_is_reported_and_still_generated(scene, tmp_path, capsys):
     data = Path(a).read_bytes()
     Path(a).write_bytes(data[:len(data) - 16000])            # 0.5 s missing at the end
     scene.timar.speaker_a.audio = a
-    job = jobs.run_sync(__import__("timar_blender.ops_generate", fromlist=["x"]).build_job(scene))
+    job = jobs.run_sync(ops_generate.build_job(scene))
     assert job.state == "done"
     assert any("ends early" in w and "speaker A" in w for w in job.warnings)
 

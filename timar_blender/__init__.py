@@ -48,4 +48,7 @@ def unregister():
     if _on_load_pre in bpy.app.handlers.load_pre:
         bpy.app.handlers.load_pre.remove(_on_load_pre)
     for module in reversed(_modules):
-        module.unregister()
+        try:
+            module.unregister()
+        except RuntimeError as exc:   # a class Blender already dropped while shutting down
+            print(f"TIMAR: unregister: {exc}")
