@@ -111,8 +111,10 @@ def check_config_size(config, source: str) -> None:
 
 
 def check_finite(state: dict, source: str) -> None:
-    """Refuse weights holding NaN or infinity (a diverged training run) in one line."""
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    """Refuse weights holding NaN or infinity (a diverged training run) in one line.
+    Tensors on the meta device (shape checks of a layout) hold no values to check."""
+    bad = [k for k, v in state.items() if v.is_floating_point() and not v.is_meta
+           and not torch.isfinite(v).all()]
     if bad:
         raise CheckpointError(f"{source}: weights hold NaN or infinite values ({', '.join(bad[:4])}"
                               f"{' ...' if len(bad) > 4 else ''}); the training run diverged: use an "
