@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from .constants import GROUPS
-from .motion_time import aggregate_time, time_metrics
+from .motion_time import aggregate_time, mean_over_clips, time_metrics
 CLUSTERS: dict[str, int] = {"exp": 40, "jaw": 10, "pose": 10}
 METRICS = ("fd", "pfd", "mse", "sid", "sid_gt", "rsid", "rpcc")
 PARTNER_METRICS = ("pfd", "rpcc")
@@ -227,9 +227,7 @@ def aggregate(clips: Iterable[Mapping[str, float | None]]) -> dict[str, float | 
     names = [key(m, g) for m in METRICS for g in GROUPS]
     out: dict[str, float | None] = {}
     for name in names:
-        vals = [float(c[name]) for c in clips
-                if c.get(name) is not None and math.isfinite(float(c[name]))]
-        out[name] = float(np.mean(vals)) if vals else None
+        out[name] = mean_over_clips(clips, name)
     out.update(aggregate_time(clips))
     out["num_clips"] = len(clips)
     out["num_clips_with_partner"] = sum(1 for c in clips if c.get("pfd_exp") is not None)

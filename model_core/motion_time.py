@@ -79,6 +79,13 @@ def time_metrics(pred: np.ndarray, gt: np.ndarray) -> dict[str, float | None]:
     return out
 
 
+def mean_over_clips(clips: list[Mapping[str, float | None]], name: str) -> float | None:
+    """Mean of one metric over clips, skipping None/NaN values; None where none is left."""
+    vals = [float(c[name]) for c in clips
+            if c.get(name) is not None and math.isfinite(float(c[name]))]
+    return float(np.mean(vals)) if vals else None
+
+
 def aggregate_time(clips: Iterable[Mapping[str, float | None]]) -> dict[str, float | None]:
     """Means over clips of every time metric, plus ``<m>_ratio_<g>`` for m in RATIO_METRICS:
     the prediction's mean over the reference's mean (None where missing)."""
@@ -88,9 +95,7 @@ def aggregate_time(clips: Iterable[Mapping[str, float | None]]) -> dict[str, flo
         for suffix in ("", "_gt"):
             for g in GROUPS:
                 name = f"{m}{suffix}_{g}"
-                vals = [float(c[name]) for c in clips
-                        if c.get(name) is not None and math.isfinite(float(c[name]))]
-                out[name] = float(np.mean(vals)) if vals else None
+                out[name] = mean_over_clips(clips, name)
     for m in RATIO_METRICS:
         for g in GROUPS:
             p, r = out[f"{m}_{g}"], out[f"{m}_gt_{g}"]
