@@ -100,6 +100,16 @@ def screenshot(name: str) -> None:
     log(f"screenshot {name}")
 
 
+def show_and_record(name: str, frame: int):
+    """Show ``frame``, let the window redraw, screenshot it and save the results so far
+    (a timer generator step: yield from it)."""
+    scene().frame_current = frame
+    yield 1.0
+    screenshot(name)
+    yield 0.5
+    save_result()
+
+
 def _on_draw(kind):
     def draw():
         p = bpy.context.window_manager.timar_progress if hasattr(
@@ -338,11 +348,7 @@ def scenario():
     run1["pose_B"] = pose_over("B", range(1, int(run1["final"]["B"]["last_frame"] or 2), 6))
     run1["frame_end"] = scene().frame_end
     take1 = {lab: {n: fingerprint(n) for n in run1["final"][lab]["actions"]} for lab in "AB"}
-    scene().frame_current = max(1, int((run1["final"]["A"]["last_frame"] or 2) * 0.6))
-    yield 1.0
-    screenshot("3_finished")
-    yield 0.5
-    save_result()
+    yield from show_and_record("3_finished", max(1, int((run1["final"]["A"]["last_frame"] or 2) * 0.6)))
 
     # 4. Generate again, Cancel after a couple of turns
     run2 = phase("cancel")
@@ -369,11 +375,7 @@ def scenario():
     run2["objects_after"] = sorted(o.name for o in bpy.data.objects)
     last = run2["final"]["A"]["last_frame"] or 2
     run2["pose"] = pose_over("A", range(1, int(last) + 1, 3))
-    scene().frame_current = max(1, int(last) - 6)
-    yield 1.0
-    screenshot("4_cancelled")
-    yield 0.5
-    save_result()
+    yield from show_and_record("4_cancelled", max(1, int(last) - 6))
 
     # 5. Generate once more and quit Blender in the middle of it
     run3 = phase("quit")
