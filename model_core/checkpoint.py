@@ -3,38 +3,37 @@
 A checkpoint is a ``torch.save`` of plain data only: ``{"format": "timar", "version": 1,
 "config": {...}, "state_dict": {...}, "meta": {...}}``. It is always read with
 ``torch.load(weights_only=True)``, which never runs pickled code; the only types added to
-its allow-list are the data types of the official release's ``args`` Namespace (see
-``official.safe_types``). Weights may be stored in half precision (the bundled model is) and
+its allow-list are the data types of the official release's ``args`` Namespace
+(:func:`safe_types`). Weights may be stored in half precision (the bundled model is) and
 are widened to float32 on load.
+
+A path travels one way: :func:`load_model` reads the payload, turns either layout into
+(config, state dict, meta) (the official release through ``official.convert_release``),
+checks the weights against the config and builds the model once.
 """
 from __future__ import annotations
 
+import argparse
 import os
 import pickle
 import re
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import torch
 
+from . import official
+from .assets import bundled_checkpoint
 from .config import TimarConfig
 from .devices import resolve_device
-from .errors import CheckpointError
+from .errors import CheckpointError, SpeechModelError
 from .fileio import atomic_write
+from .model import TimarModel
+from .weights_check import check_config_size, check_finite, check_state_dict, tensor_dict
 
 FORMAT = "timar"
 VERSION = 1
-BUNDLED_NAME = "timar_small.pt"
-
-
-def assets_dir() -> Path:
-    """The bundled assets: $TIMAR_ASSETS, else ``assets/`` beside this package."""
-    env = os.environ.get("TIMAR_ASSETS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "assets"
-
-
-def bundled_checkpoint() -> Path:
-    return assets_dir() / BUNDLED_NAME
 
 
 def save_checkpoint(path, model, meta: dict | None = None, half: bool = False,
@@ -49,6 +48,22 @@ def save_checkpoint(path, model, meta: dict | None = None, half: bool = False,
     atomic_write(path, lambda tmp: torch.save(payload, tmp))
 
 
+def safe_types() -> list:
+    """The few data-only globals an official ``args`` Namespace needs on top of torch's
+    ``weights_only`` set: the Namespace itself, numpy arrays, scalars and plain dtypes (the
+    ``numpy._core`` spellings are what numpy 2 writes). No object arrays, no callables."""
+    try:
+        from numpy._core import multiarray        # numpy 2 (a shim in numpy 1.26)
+    except ImportError:                           # pragma: no cover - older numpy
+        from numpy.core import multiarray
+    _reconstruct, scalar = multiarray._reconstruct, multiarray.scalar
+    types: list = [argparse.Namespace, np.ndarray, np.dtype]
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        types += [(_reconstruct, f"{module}._reconstruct"), (scalar, f"{module}.scalar")]
+    types += sorted({type(np.dtype(code)) for code in "?bhilqBHILQefdgFDUS"}, key=str)
+    return types
+
+
 def read_checkpoint(path) -> dict:
     """Load the raw payload with ``weights_only=True``; clear errors for bad files."""
     path = Path(path)
@@ -59,8 +74,6 @@ def read_checkpoint(path) -> dict:
     is_zip = zipfile.is_zipfile(path)
     if not is_zip and head != b"\x80\x02":   # torch zip or legacy pickle
         raise CheckpointError(f"{path}: not a PyTorch checkpoint")
-    from .official import safe_types   # + the official release's args Namespace (data only)
-
     # Memory-map every zip checkpoint: tensors are read from disk only when used, so the
     # optimizer state of the official release (most of its 6.85 GB) is never read, and a
     # header that claims a huge tensor costs nothing until its shape has been checked.
@@ -81,68 +94,8 @@ def read_checkpoint(path) -> dict:
             f"{path}: not a PyTorch checkpoint (cannot read it: {type(exc).__name__})") from None
 
 
-def tensor_dict(value, source: str, what: str) -> dict:
-    """``value`` if it is a non-empty dict of tensors, else a one-line CheckpointError."""
-    if value is None:
-        raise CheckpointError(f"{source}: has no '{what}' (the weights); it is not a complete "
-                              "TIMAR checkpoint: re-save it with `python -m model_core train` or export")
-    if not isinstance(value, dict) or not value:
-        raise CheckpointError(f"{source}: '{what}' is not a dictionary of weights "
-                              f"(found {type(value).__name__}); the file is damaged or not a TIMAR checkpoint")
-    bad = [str(k) for k, v in value.items() if not isinstance(v, torch.Tensor)]
-    if bad:
-        raise CheckpointError(f"{source}: '{what}' holds entries that are not tensors "
-                              f"({', '.join(bad[:4])}{' ...' if len(bad) > 4 else ''})")
-    return value
-
-
-# Far above any TIMAR model (the paper's large one is 1024 wide, 32 deep): a config beyond
-# these is damaged or hostile and would allocate gigabytes before anything else is checked.
-CONFIG_LIMITS = {"width": 8192, "depth": 256, "diff_width": 8192, "diff_depth": 64,
-                 "window_turns": 64, "n_mels": 512}
-
-
-def check_config_size(config, source: str) -> None:
-    for key, limit in CONFIG_LIMITS.items():
-        value = getattr(config, key, None)
-        if isinstance(value, int) and not 0 < value <= limit:
-            raise CheckpointError(f"{source}: the saved config's {key} = {value} is outside "
-                                  f"1..{limit}; the file is damaged or not a TIMAR checkpoint")
-
-
-def check_finite(state: dict, source: str) -> None:
-    """Refuse weights holding NaN or infinity (a diverged training run) in one line.
-    Tensors on the meta device (shape checks of a layout) hold no values to check."""
-    bad = [k for k, v in state.items() if v.is_floating_point() and not v.is_meta
-           and not torch.isfinite(v).all()]
-    if bad:
-        raise CheckpointError(f"{source}: weights hold NaN or infinite values ({', '.join(bad[:4])}"
-                              f"{' ...' if len(bad) > 4 else ''}); the training run diverged: use an "
-                              "earlier checkpoint")
-
-
-def check_state_dict(expected: dict, state: dict, problem: str) -> None:
-    """Raise CheckpointError(problem + details) unless ``state`` has exactly the keys and
-    shapes of ``expected``."""
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-    if missing or unexpected or wrong:
-        detail = "; ".join(f"{label}: {', '.join(keys[:4])}{' ...' if len(keys) > 4 else ''}"
-                           for label, keys in (("missing", missing), ("unexpected", unexpected),
-                                               ("wrong shape", wrong)) if keys)
-        raise CheckpointError(f"{problem} ({detail})")
-
-
-def model_from_payload(payload: dict, source: str = "checkpoint"):
-    """Build a TimarModel from a loaded payload, checking that weights match the config."""
-    from .model import TimarModel
-
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        if isinstance(payload, dict) and ("model_ema" in payload or "model" in payload):
-            from .official import model_from_official   # the authors' release layout
-            return model_from_official(payload, source)
-        raise CheckpointError(f"{source}: not a TIMAR checkpoint (no 'format: timar' header)")
+def timar_payload(payload: dict, source: str) -> tuple[TimarConfig, dict, dict]:
+    """(config, state dict, meta) of a payload in this project's format."""
     if payload.get("version", 0) > VERSION:
         raise CheckpointError(f"{source}: made by a newer TIMAR (format version "
                               f"{payload['version']}); update the add-on")
@@ -151,24 +104,47 @@ def model_from_payload(payload: dict, source: str = "checkpoint"):
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"{source}: invalid config in checkpoint ({exc})") from None
     state = tensor_dict(payload.get("state_dict"), source, "state_dict")
+    return config, state, dict(payload.get("meta", {}))
+
+
+def model_from_payload(payload: dict, source: str = "checkpoint",
+                       speech_model_dir: str | os.PathLike | None = None) -> TimarModel:
+    """Build a TimarModel from a loaded payload of either layout, checking that the weights
+    match the config before any of them is read."""
+    if isinstance(payload, dict) and payload.get("format") == FORMAT:
+        config, state, meta = timar_payload(payload, source)
+        problem = f"{source}: weights do not match the saved config"
+    elif official.is_release(payload):
+        config, state, meta = official.convert_release(payload, source)
+        problem = f"{source}: weights do not match the TIMAR release layout"
+    else:
+        raise CheckpointError(f"{source}: not a TIMAR checkpoint (no 'format: timar' header)")
     check_config_size(config, source)
-    model = TimarModel(config)          # bounded by check_config_size
+    try:
+        model = TimarModel(config, speech_model_dir)     # bounded by check_config_size
+    except SpeechModelError as exc:                      # say which weights need it
+        raise SpeechModelError(f"{source}: {exc}") from None
     # Keys and shapes are compared before any stored tensor is read (they are memory-
     # mapped), so a header claiming a huge tensor is refused without allocating it.
-    check_state_dict(model.state_dict(), state, f"{source}: weights do not match the saved config")
+    check_state_dict(model.state_dict(), state, problem)
     check_finite(state, source)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    model.meta = dict(payload.get("meta", {}))
+    if config.speech_frontend == "wav2vec2":
+        meta["speech_model"] = str(model.frontend.model_dir)
+    model.meta = meta
     return model.eval()
 
 
-def load_model(path=None, device: str = "auto"):
-    """Load a checkpoint (None = the bundled model) onto ``device`` in eval mode."""
+def load_model(path: str | os.PathLike | None = None, device: str = "auto",
+               speech_model_dir: str | os.PathLike | None = None) -> TimarModel:
+    """Load a checkpoint (None = the bundled model) onto ``device`` in eval mode.
+    ``speech_model_dir``: the wav2vec2 folder official-layout weights need (else
+    $TIMAR_SPEECH_MODEL); ignored by log-mel models."""
     if path is None:
         path = bundled_checkpoint()
         if not path.is_file():
             raise CheckpointError(
                 f"the bundled model is missing ({path}); train one with "
                 "`python -m model_core train` or pass --checkpoint PATH")
-    model = model_from_payload(read_checkpoint(path), str(path))
+    model = model_from_payload(read_checkpoint(path), str(path), speech_model_dir)
     return model.to(resolve_device(device))

@@ -20,3 +20,7 @@ class CheckpointError(TimarError):
 
 class DeviceError(TimarError):
     """The requested compute device is not available."""
+
+
+class SpeechModelError(TimarError):
+    """The wav2vec2 speech model the official weights need is missing or unusable."""

@@ -5,7 +5,9 @@ the turn-by-turn loop that generates both heads lives in ``generate.py``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 
 import torch
 from torch import nn
@@ -13,19 +15,40 @@ from torch import nn
 from .config import TimarConfig
 from .constants import MOTION_DIM, NUM_MARKERS, TOKENS_PER_TURN, TURN_FRAMES
 from .diffusion import DiffusionHead, RegressionHead
-from .features import make_frontend
+from .errors import SpeechModelError
 from .layout import MARKER_IDS, SLOTS, attention_mask, token_times, turn_ids
+from .logmel import LogMelFrontEnd
 from .trajectory import TrajectoryHead
 from .transformer import Block, KVCache, rotary_tables
+from .speech_model import SPEECH_MODEL_NAME
+from .wav2vec2 import Wav2Vec2FrontEnd
+
+
+def make_frontend(config: TimarConfig, speech_model_dir: str | os.PathLike | None = None) -> nn.Module:
+    """The parameter-free feature extractor the config names. ``speech_model_dir``: the
+    wav2vec2 folder (else $TIMAR_SPEECH_MODEL), read only by the wav2vec2 front end."""
+    if config.speech_frontend == "logmel":
+        return LogMelFrontEnd(config.n_mels)
+    if config.speech_frontend == "wav2vec2":
+        return Wav2Vec2FrontEnd(speech_model_dir)
+    raise ValueError(f"unknown speech front end {config.speech_frontend!r}")
 
 
 class TimarModel(nn.Module):
-    def __init__(self, config: TimarConfig):
+    def __init__(self, config: TimarConfig, speech_model_dir: str | os.PathLike | None = None):
+        """``speech_model_dir``: the wav2vec2 folder of a wav2vec2-front-end config (else
+        $TIMAR_SPEECH_MODEL); the log-mel front end reads nothing. The caller's config is
+        left as it was; ``self.config`` is a copy holding the front end's feature width."""
         super().__init__()
+        self.frontend = make_frontend(config, speech_model_dir)
+        feat_dim = self.frontend.feat_dim
+        if config.speech_frontend == "wav2vec2" and config.speech_feat_dim not in (0, feat_dim):
+            raise SpeechModelError(
+                f"the weights expect {config.speech_feat_dim}-dim speech features but the speech "
+                f"model in {self.frontend.model_dir} gives {feat_dim}: use {SPEECH_MODEL_NAME}")
+        config = dataclasses.replace(config, speech_feat_dim=feat_dim)
         self.config = config
         d = config.width
-        self.frontend = make_frontend(config)
-        config.speech_feat_dim = self.frontend.feat_dim
         if config.speech_frontend == "logmel":
             fd = self.frontend.feat_dim
             self.speech_projection = nn.Sequential(

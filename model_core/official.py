@@ -1,128 +1,40 @@
-"""Loading the authors' released TIMAR weights (``TIMAR.pth``) into this project's model.
+"""The authors' released TIMAR weights (``TIMAR.pth``) -> this project's (config, state dict).
+
+One direction only, like a ``from_pretrained`` conversion: :func:`convert_release` reads a
+release payload and returns what :func:`model_core.checkpoint.load_model` builds any model
+from. Nothing here builds a model, loads a speech model or reads a file.
 
 The release is a ``torch.save`` of ``{"model", "model_ema", "optimizer", "epoch", "scaler",
 "args"}`` (any subset of these); ``model_ema`` is preferred, as in the reference evaluation.
-``args`` is a pickled ``argparse.Namespace`` that may hold numpy arrays, so
-``read_checkpoint`` unpickles it with ``weights_only=True`` widened by the exact data types
-in :func:`safe_types` (nothing that can run code).
+``args`` is a pickled ``argparse.Namespace``; the checkpoint reader's allow-list admits it.
 
 The architecture is inferred from the state dict shapes (width, depth, window, diffusion
 head), so ``timar_base`` and ``timar_large`` files both load. The model gets learned
 absolute positions (recomputed window every turn, no key/value cache), raw FLAME motion
-(no normalisation) and the wav2vec2 speech front end, read from a local folder set with
-:func:`set_speech_model_dir` or ``$TIMAR_SPEECH_MODEL``.
+(identity normalisation) and the wav2vec2 speech front end (see ``wav2vec2.py``).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import re
-from pathlib import Path
 
 import numpy as np
+import torch
 
 from .config import TimarConfig
 from .constants import MOTION_DIM, TOKENS_PER_TURN
-from .errors import CheckpointError, TimarError
+from .errors import CheckpointError
+from .weights_check import tensor_dict
 
-SPEECH_MODEL_ENV = "TIMAR_SPEECH_MODEL"
-SPEECH_MODEL_NAME = "facebook/wav2vec2-large-960h-lv60-self"
-SPEECH_MODEL_URL = "https://huggingface.co/facebook/wav2vec2-large-960h-lv60-self"
 # Attention heads of the reference presets by width (head count is not in the shapes);
 # other widths get 64-dimensional heads, as timar_base and timar_large have.
 HEADS_BY_WIDTH = {768: 12, 1024: 16, 1280: 16}
-BUFFERS_NOT_IN_RELEASE = ("motion_mean", "motion_std")   # identity: raw FLAME motion
-SPEECH_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
-                       "pytorch_model.bin.index.json")
-
-_speech_model_dir: Path | None = None
+RELEASE_KEYS = ("model_ema", "model")    # the weights, preferred first
 
 
-# ----------------------------------------------------------------------------- speech model
-class SpeechModelError(TimarError):
-    """The wav2vec2 speech model the official weights need is missing or unusable."""
-
-
-def speech_model_help() -> str:
-    return (f"download {SPEECH_MODEL_NAME} ({SPEECH_MODEL_URL}: config.json and "
-            "model.safetensors or pytorch_model.bin) into a folder, then pass --speech-model "
-            f"DIR, set ${SPEECH_MODEL_ENV}, or choose the folder in the add-on preferences")
-
-
-def set_speech_model_dir(path: str | os.PathLike | None) -> None:
-    """Point the wav2vec2 front end at a local folder (None: use $TIMAR_SPEECH_MODEL)."""
-    global _speech_model_dir
-    _speech_model_dir = Path(path).expanduser() if path else None
-
-
-def speech_model_dir() -> Path:
-    """The folder set by :func:`set_speech_model_dir`, else ``$TIMAR_SPEECH_MODEL``."""
-    if _speech_model_dir is not None:
-        return _speech_model_dir
-    env = os.environ.get(SPEECH_MODEL_ENV)
-    if env:
-        return Path(env).expanduser()
-    raise SpeechModelError("the official TIMAR weights need the wav2vec2 speech model they "
-                           f"were trained with, and no folder is set: {speech_model_help()}")
-
-
-def speech_folder_problem(directory: str | os.PathLike | None) -> str | None:
-    """What is wrong with a wav2vec2 folder (None: it looks usable). Reads no weights."""
-    if not directory:
-        return f"no speech model folder is set; {speech_model_help()}"
-    directory = Path(directory).expanduser()
-    if not directory.is_dir():
-        return f"speech model folder not found: {directory}; {speech_model_help()}"
-    if not (directory / "config.json").is_file():
-        return (f"{directory} has no config.json, so it is not a saved wav2vec2 model; "
-                f"{speech_model_help()}")
-    if not any((directory / name).is_file() for name in SPEECH_WEIGHT_FILES):
-        return (f"{directory} holds no weights (model.safetensors or pytorch_model.bin); "
-                f"{speech_model_help()}")
-    return None
-
-
-def transformers_problem() -> str | None:
-    """Whether the optional ``transformers`` package is importable (without importing it)."""
-    import importlib.util
-
-    if importlib.util.find_spec("transformers") is None:
-        return ("the official TIMAR weights need the Python package 'transformers' for their "
-                f"wav2vec2 speech model ({SPEECH_MODEL_NAME}); install it into the Python "
-                "that runs TIMAR (`python -m pip install \"transformers>=4.40\"`)")
-    return None
-
-
-def setup_problems(checkpoint: str | os.PathLike | None,
-                   speech_dir: str | os.PathLike | None) -> list[str]:
-    """A setup checklist for the official weights, cheap enough for a preferences panel:
-    one line per thing missing (empty list: ready to load)."""
-    problems = []
-    if not checkpoint:
-        problems.append("choose the official TIMAR.pth file")
-    elif not Path(checkpoint).expanduser().is_file():
-        problems.append(f"TIMAR.pth not found: {checkpoint}")
-    for problem in (speech_folder_problem(speech_dir), transformers_problem()):
-        if problem:
-            problems.append(problem)
-    return problems
-
-
-# ----------------------------------------------------------------------------- safe unpickling
-def safe_types() -> list:
-    """The few data-only globals an official ``args`` Namespace needs on top of torch's
-    ``weights_only`` set: the Namespace itself, numpy arrays, scalars and plain dtypes (the
-    ``numpy._core`` spellings are what numpy 2 writes). No object arrays, no callables."""
-    try:
-        from numpy._core import multiarray        # numpy 2 (a shim in numpy 1.26)
-    except ImportError:                           # pragma: no cover - older numpy
-        from numpy.core import multiarray
-    _reconstruct, scalar = multiarray._reconstruct, multiarray.scalar
-    types: list = [argparse.Namespace, np.ndarray, np.dtype]
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        types += [(_reconstruct, f"{module}._reconstruct"), (scalar, f"{module}.scalar")]
-    types += sorted({type(np.dtype(code)) for code in "?bhilqBHILQefdgFDUS"}, key=str)
-    return types
+def is_release(payload) -> bool:
+    """Whether a loaded payload has the release layout (not this project's format)."""
+    return isinstance(payload, dict) and any(k in payload for k in RELEASE_KEYS)
 
 
 # ----------------------------------------------------------------------------- config
@@ -182,29 +94,20 @@ def config_from_state_dict(state: dict, args=None, source: str = "checkpoint") -
         normalize_motion=False)
 
 
-# ----------------------------------------------------------------------------- loading
+# ----------------------------------------------------------------------------- conversion
 def release_state_dict(payload: dict, source: str = "checkpoint") -> tuple[dict, str]:
-    """The weights to use (``model_ema``, else ``model``) as float32, ``module.`` stripped."""
-    for name in ("model_ema", "model"):
+    """The weights to use (``model_ema``, else ``model``), ``module.`` stripped. Tensors stay
+    as loaded (memory-mapped): they are widened only after their keys and shapes were
+    checked, and the other entries (optimizer state) are never read."""
+    for name in RELEASE_KEYS:
         state = payload.get(name)
         if isinstance(state, dict) and state:
             break
     else:
         raise CheckpointError(f"{source}: holds neither 'model_ema' nor 'model' weights")
-    from .checkpoint import tensor_dict
-
     tensor_dict(state, source, name)
-    # Tensors stay as loaded (memory-mapped): they are widened only after their keys and
-    # shapes were checked, and the other entries (optimizer state) are never read.
     clean = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
     return clean, name
-
-
-def _check_keys(model, state: dict, source: str) -> None:
-    from .checkpoint import check_state_dict
-
-    expected = {k: v for k, v in model.state_dict().items() if k not in BUFFERS_NOT_IN_RELEASE}
-    check_state_dict(expected, state, f"{source}: weights do not match the TIMAR release layout")
 
 
 def _args_summary(args) -> dict:
@@ -215,30 +118,15 @@ def _args_summary(args) -> dict:
             if isinstance(v, (str, int, float, bool)) or v is None}
 
 
-def model_from_official(payload: dict, source: str = "checkpoint"):
-    """Build a TimarModel from an official-release payload (see the module docstring)."""
-    from .model import TimarModel
-
+def convert_release(payload: dict, source: str = "checkpoint") -> tuple[TimarConfig, dict, dict]:
+    """(config, state dict in this project's layout, meta) of an official-release payload.
+    The release trains on raw FLAME motion, so the normalisation buffers are the identity."""
     state, used = release_state_dict(payload, source)
     args = payload.get("args")
     config = config_from_state_dict(state, args, source)
-    want_feat = config.speech_feat_dim
-    model = TimarModel(config)                      # loads the wav2vec2 front end
-    if model.config.speech_feat_dim != want_feat:
-        raise SpeechModelError(
-            f"{source} expects {want_feat}-dim speech features but the speech model in "
-            f"{model.frontend.model_dir} gives {model.config.speech_feat_dim}: use "
-            f"{SPEECH_MODEL_NAME}")
-    _check_keys(model, state, source)
-    from .checkpoint import check_finite
-
-    check_finite(state, source)
-    result = model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                                    for k, v in state.items()}, strict=False)
-    assert set(result.missing_keys) <= set(BUFFERS_NOT_IN_RELEASE) and not result.unexpected_keys
+    state = dict(state, motion_mean=torch.zeros(MOTION_DIM), motion_std=torch.ones(MOTION_DIM))
     epoch = payload.get("epoch")
-    model.meta = {"source": "official TIMAR release", "weights": used,
-                  "epoch": int(epoch) if isinstance(epoch, (int, np.integer)) else None,
-                  "speech_model": str(model.frontend.model_dir),
-                  "train_args": _args_summary(args)}
-    return model.eval()
+    meta = {"source": "official TIMAR release", "weights": used,
+            "epoch": int(epoch) if isinstance(epoch, (int, np.integer)) else None,
+            "train_args": _args_summary(args)}
+    return config, state, meta

@@ -2,7 +2,7 @@
 
 Computes exactly what ``scipy.signal.resample_poly(x, up, down, window=("kaiser", 8.0))``
 computes (the same windowed-sinc low-pass filter with unit DC gain times ``up``, the same
-alignment and output length; tests/test_resample.py checks equality), so generation does not
+alignment and output length; tests/core/test_resample.py checks equality), so generation does not
 need scipy and the Blender extension need not bundle a 40 MB wheel for this one function.
 """
 from __future__ import annotations

@@ -11,13 +11,16 @@ whole file, because the official weights were trained that way. Each chunk sees 
 second, so the model's turn-level causality is otherwise kept.
 
 The speech model is loaded from a local folder only (``local_files_only``); nothing is ever
-downloaded. Its weights are held outside the module tree, so they never enter the TIMAR
-state dict or ``parameters()``, yet ``.to(device)`` on the model moves them too.
+downloaded. The folder is the caller's (``load_model(..., speech_model_dir=)``), else
+``$TIMAR_SPEECH_MODEL``; there is no process-wide setting (``speech_model.py`` locates it
+and says what is wrong with it). Its weights are held outside the module tree, so they
+never enter the TIMAR state dict or ``parameters()``, yet ``.to(device)`` moves them too.
 """
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 from pathlib import Path
 
 import torch
@@ -25,7 +28,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .constants import SAMPLE_RATE, SAMPLES_PER_FRAME, TURN_FRAMES
-from .official import SpeechModelError, speech_folder_problem, speech_model_dir, transformers_problem
+from .errors import SpeechModelError
+from .speech_model import resolve_speech_model_dir, speech_folder_problem, transformers_problem
 
 CHUNK = SAMPLE_RATE                       # one turn of audio per wav2vec2 call
 NORM_EPS = 1e-7                           # as the wav2vec2 feature extractor's normalisation
@@ -68,9 +72,9 @@ def load_speech_model(directory: Path) -> nn.Module:
 class Wav2Vec2FrontEnd(nn.Module):
     """(B, N) audio at 16 kHz -> (B, ceil(N / 640), hidden) wav2vec2 features (see module doc)."""
 
-    def __init__(self, config=None, directory: str | Path | None = None, chunk_batch: int = 8):
+    def __init__(self, directory: str | os.PathLike | None = None, chunk_batch: int = 8):
         super().__init__()
-        self.model_dir = Path(directory) if directory is not None else speech_model_dir()
+        self.model_dir = resolve_speech_model_dir(directory)
         self._held = (load_speech_model(self.model_dir),)   # a tuple: not a submodule
         self.feat_dim = int(self.speech_model.config.hidden_size)
         self.chunk_batch = chunk_batch

@@ -43,9 +43,9 @@ def mc_generate():
     return _sub("generate")
 
 
-def mc_official():
-    """The official-weights loader (imports torch)."""
-    return _sub("official")
+def mc_speech_model():
+    """Where the official weights' speech model lives (torch-free)."""
+    return _sub("speech_model")
 
 
 def load_audio(path: str):

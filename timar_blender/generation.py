@@ -39,8 +39,7 @@ class Request:
     # passes ``stream_override`` here.
     stream_factory: Callable[[int], Iterable] | None = None
     model: object = None
-    # wav2vec2 folder for official-layout weights (TIMAR.pth); None leaves the core's own
-    # setting ($TIMAR_SPEECH_MODEL or an earlier official.set_speech_model_dir) alone
+    # wav2vec2 folder for official-layout weights (TIMAR.pth); None: $TIMAR_SPEECH_MODEL
     speech_model_dir: str | None = None
     # time constant (model frames) of the sampling noise; 0 = independent per frame (paper)
     noise_time_constant: float = 0.0
@@ -73,16 +72,15 @@ _MODELS: dict = {}
 def get_model(checkpoint: str | None, device: str, speech_model_dir: str | None = None):
     """Load (once) and cache the model; raises core TimarError subclasses.
 
-    ``speech_model_dir`` is handed to ``official.set_speech_model_dir`` before loading, so
-    official-layout weights find their wav2vec2 front end (other checkpoints ignore it)."""
+    ``speech_model_dir``: the wav2vec2 folder official-layout weights need (other
+    checkpoints ignore it)."""
     stamp = os.path.getmtime(checkpoint) if checkpoint and os.path.isfile(checkpoint) else None
     # a retrained file on disk, or another speech folder, is reloaded
     key = (checkpoint or "", device, stamp, speech_model_dir or "")
     if key not in _MODELS:
         _MODELS.clear()
-        if speech_model_dir:
-            core.mc_official().set_speech_model_dir(speech_model_dir)
-        _MODELS[key] = core.mc_checkpoint().load_model(checkpoint or None, device=device)
+        _MODELS[key] = core.mc_checkpoint().load_model(checkpoint or None, device,
+                                                       speech_model_dir)
     return _MODELS[key]
 
 

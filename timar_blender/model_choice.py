@@ -26,7 +26,6 @@ MODEL_ITEMS = [
 ]
 OFFICIAL_NOTE = ("The official model (428 M parameters plus wav2vec2-large) wants a CUDA GPU: "
                  "on a CPU it runs 10-20x slower than real time.")
-SPEECH_MODEL_NAME = "wav2vec2-large-960h-lv60-self"
 
 
 @dataclass(frozen=True)
@@ -73,15 +72,15 @@ def describe(prefs, scene_checkpoint: str = "") -> str:
 
 
 def official_problems(prefs, load: bool = False) -> list[str] | None:
-    """``official.setup_problems`` for the preferences' paths, one line per problem (empty:
+    """``speech_model.setup_problems`` for the preferences' paths, one line per problem (empty:
     ready). The check imports torch: without ``load`` it returns None until torch has been
     imported (keeps the preferences from freezing on first draw)."""
     if not generation.torch_available():
         return ["PyTorch is not installed (Install PyTorch, in these preferences)"]
     if not load and "torch" not in sys.modules:
         return None
-    return core.mc_official().setup_problems(_path(prefs.official_checkpoint),
-                                             _path(prefs.speech_model_dir))
+    return core.mc_speech_model().setup_problems(_path(prefs.official_checkpoint),
+                                                 _path(prefs.speech_model_dir))
 
 
 def draw(layout, prefs) -> None:
@@ -109,7 +108,7 @@ def _draw_checklist(layout, prefs) -> None:
         return
     if not problems:
         col.label(text="TIMAR.pth found", icon='CHECKMARK')
-        col.label(text=f"{SPEECH_MODEL_NAME} folder found", icon='CHECKMARK')
+        col.label(text=f"{core.mc_speech_model().SPEECH_MODEL_NAME.split('/')[-1]} folder found", icon='CHECKMARK')
         col.label(text="transformers importable in Blender's Python", icon='CHECKMARK')
         return
     for problem in problems:

@@ -53,10 +53,7 @@ def run(args) -> int:
         model = TimarModel(preset(args.preset)).eval()
         source = f"random {args.preset} preset"
     else:
-        if args.speech_model:
-            from ..official import set_speech_model_dir
-            set_speech_model_dir(args.speech_model)
-        model = load_model(args.checkpoint, args.device)
+        model = load_model(args.checkpoint, args.device, args.speech_model)
         source = args.checkpoint or "bundled model"
     contexts = [int(c) for c in args.contexts.split(",")]
     n_params = sum(p.numel() for p in model.parameters()) / 1e6

@@ -31,10 +31,7 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
 def load_model_from_args(args):
     from ..checkpoint import load_model
 
-    if getattr(args, "speech_model", None):
-        from ..official import set_speech_model_dir
-        set_speech_model_dir(args.speech_model)
-    return load_model(args.checkpoint, args.device)
+    return load_model(args.checkpoint, args.device, getattr(args, "speech_model", None))
 
 
 def progress(line: str, final: bool = False) -> None:

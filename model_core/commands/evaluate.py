@@ -68,7 +68,7 @@ def build_methods(args) -> list:
         from ..checkpoint import load_model
         from ..evaluate import TimarMethod
 
-        model = load_model(args.checkpoint, device=args.device)
+        model = load_model(args.checkpoint, args.device, getattr(args, "speech_model", None))
         too_long = [n for n in args.context if n > model.config.window_turns - 1]
         if too_long:
             raise TimarError(f"--context {too_long}: this model's window holds at most "

@@ -9,13 +9,15 @@ def register(sub) -> None:
     p.add_argument("checkpoint")
     p.add_argument("out")
     p.add_argument("--half", action="store_true", help="store weights as float16")
+    p.add_argument("--speech-model", default=None, metavar="DIR",
+                   help="local wav2vec2 folder, for the official TIMAR.pth weights")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..checkpoint import load_model, save_checkpoint
 
-    model = load_model(args.checkpoint, device="cpu")
+    model = load_model(args.checkpoint, "cpu", args.speech_model)
     meta = dict(getattr(model, "meta", {}), exported_from=os.path.basename(args.checkpoint),
                 half=bool(args.half))
     save_checkpoint(args.out, model, meta=meta, half=args.half)

@@ -24,13 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import flame
+from ..assets import motion_stats
 from ..audio import load_audio
 from ..errors import TimarError
 from .features import speech_features
 
 LEAD_FRAMES = 2          # the jaw leads the voice by 80 ms
 NUM_PCS = 20
-DEFAULT_STATS = Path(__file__).resolve().parents[2] / "assets" / "flame_motion_stats.npz"
+DEFAULT_STATS = motion_stats()
 
 
 def smooth_sigma(scores: np.ndarray) -> np.ndarray:

@@ -71,8 +71,12 @@ def why_not() -> str | None:
 
 def make_root(timings: dict) -> None:
     t = time.monotonic()
-    proc = subprocess.run(["bash", str(HERE / "make_root.sh"), str(ROOTFS)],
-                          capture_output=True, text=True, timeout=1500)
+    for attempt in (1, 2):    # a mirror hiccup mid-download gets one more try
+        proc = subprocess.run(["bash", str(HERE / "make_root.sh"), str(ROOTFS)],
+                              capture_output=True, text=True, timeout=1500)
+        if proc.returncode == 0:
+            break
+        say(f"making the Debian folder failed (attempt {attempt}): {proc.stdout[-300:]}")
     for line in proc.stdout.splitlines():
         say(line)
     if proc.returncode != 0:

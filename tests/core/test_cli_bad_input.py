@@ -13,7 +13,7 @@ import torch
 from conftest import write_speech_pair
 from model_core import cli as cli_module
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def cli(*args):

@@ -13,7 +13,7 @@ from model_core.config import preset
 from model_core.model import TimarModel
 from model_core.testing import write_toy_dialogues
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def train_cli(*args, env=None):

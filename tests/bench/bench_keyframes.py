@@ -2,8 +2,8 @@
 """Benchmark: the bulk keyframe writer (keyframe_points.add + foreach_set) against
 per-frame ``keyframe_insert``, on a demo head. Not a test; prints figures.
 
-    .venv/bin/python tests/bench_keyframes.py [--seconds 60]
-    .venv42/bin/python tests/bench_keyframes.py
+    .venv/bin/python tests/bench/bench_keyframes.py [--seconds 60]
+    .venv42/bin/python tests/bench/bench_keyframes.py
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bench_")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import bpy  # noqa: E402
 

@@ -122,13 +122,3 @@ class LogMelStream:
         logmel = logmel.view(batch, frames, MELS_PER_FRAME, fe.n_mels) - offset[:, None, None, None]
         logmel = torch.clamp(logmel, min=-12.0) / 4.0
         return logmel.reshape(batch, frames, fe.feat_dim)
-
-
-def make_frontend(config) -> nn.Module:
-    """The parameter-free feature extractor the config names."""
-    if config.speech_frontend == "logmel":
-        return LogMelFrontEnd(config.n_mels)
-    if config.speech_frontend == "wav2vec2":
-        from .wav2vec2 import Wav2Vec2FrontEnd   # optional: needs transformers
-        return Wav2Vec2FrontEnd(config)
-    raise ValueError(f"unknown speech front end {config.speech_frontend!r}")

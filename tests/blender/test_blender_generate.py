@@ -12,7 +12,7 @@ from pathlib import Path
 
 if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bl_")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -43,7 +43,6 @@ def scene(addon, audio_pair, tiny_checkpoint):
     yield demo_scene(audio_pair, str(tiny_checkpoint), context_turns=2, seed=0)
     jobs.shutdown()
     reset_prefs()
-    sys.modules["model_core.official"].set_speech_model_dir(None)  # loaded with the model
     bpy.ops.wm.read_homefile(use_empty=True)
 
 
@@ -360,7 +359,7 @@ def test_panels_and_preferences_draw(scene, tmp_path):
     assert any("PyTorch" in t for t in labels) and "model_source" in props_drawn
     assert {"official_checkpoint", "speech_model_dir"} <= set(props_drawn)
     assert any("10-20x slower than real time" in t for t in labels)
-    # the checklist: official.setup_problems, one entry per problem (wrapped over labels)
+    # the checklist: speech_model.setup_problems, one entry per problem (wrapped over labels)
     text = " ".join(labels)
     assert "TIMAR.pth not found" in text and "speech model folder not found" in text
     assert "custom_checkpoint" in drawn['CUSTOM'][1]
@@ -376,7 +375,7 @@ def test_quitting_mid_run_exits_cleanly(tmp_path, long_audio_pair, tiny_checkpoi
     script.write_text(textwrap.dedent(f"""
         import os, sys
         os.environ["BLENDER_USER_RESOURCES"] = {str(tmp_path / "res")!r}
-        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
         import bpy, timar_blender
         from timar_blender import jobs, ops_generate
         timar_blender.register()

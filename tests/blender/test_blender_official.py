@@ -12,7 +12,7 @@ from pathlib import Path
 
 if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bl_")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -57,7 +57,6 @@ def scene(addon, official_files, audio_pair):
     jobs.shutdown()
     for name in ("model_source", "official_checkpoint", "speech_model_dir"):
         p.property_unset(name)
-    sys.modules["model_core.official"].set_speech_model_dir(None)
     bpy.ops.wm.read_homefile(use_empty=True)
 
 
@@ -80,7 +79,6 @@ def test_checklist_is_clear_when_set_up(scene):
 def test_official_weights_generate_on_demo_heads(scene, official_files):
     """Generate with the preferences' official weights; the keys equal a direct run of the
     release through model_core with the same speech folder and options."""
-    from model_core import official
     from model_core.checkpoint import load_model
     from model_core.generate import DialogueGenerator, GenerationOptions
 
@@ -90,8 +88,7 @@ def test_official_weights_generate_on_demo_heads(scene, official_files):
     assert any("10-20x slower than real time" in w for w in job.warnings)   # CPU here
     assert bpy.ops.timar.generate() == {'FINISHED'}
 
-    official.set_speech_model_dir(official_files[1])
-    model = load_model(official_files[0], device="cpu")
+    model = load_model(official_files[0], "cpu", official_files[1])
     opts = GenerationOptions(context_turns=3, steps=2, temperature=1.0, seed=5, device="cpu",
                              mask_agent_history=True)
     s = scene.timar

@@ -15,7 +15,7 @@ from model_core.baselines.trivial import Mirror, StaticMean
 from model_core.evaluate import agent_clips, evaluate, iter_clips, tables
 from model_core.flame import save_motion_npz
 
-DEMO = Path(__file__).resolve().parents[2] / "shared" / "data" / "dualtalk_demo"
+DEMO = Path(__file__).resolve().parents[3] / "shared" / "data" / "dualtalk_demo"
 
 
 def _speech(seconds: float, seed: int) -> np.ndarray:

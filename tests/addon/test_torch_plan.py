@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ADDON = Path(__file__).resolve().parents[1] / "timar_blender"
+ADDON = Path(__file__).resolve().parents[2] / "timar_blender"
 
 
 def _load(name):

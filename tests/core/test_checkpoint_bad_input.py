@@ -7,23 +7,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from model_core import cli, official
+from model_core import cli
 from model_core.checkpoint import load_model
 from model_core.errors import CheckpointError
 from model_core.official_testing import random_release_state, release_args, write_release
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)
 PEAK_RSS = """
 import resource, sys, time
-from model_core import official
-if len(sys.argv) > 2:
-    official.set_speech_model_dir(sys.argv[2])
 from model_core.checkpoint import load_model
 from model_core.errors import CheckpointError
 start = time.perf_counter()
 try:
-    load_model(sys.argv[1], "cpu")
+    load_model(sys.argv[1], "cpu", sys.argv[2] if len(sys.argv) > 2 else None)
     outcome = "loaded"
 except CheckpointError as exc:
     outcome = "refused: " + str(exc)
@@ -128,15 +125,11 @@ def test_release_layout_reads_only_the_ema_weights(speech_dir, tmp_path):
     assert outcome_slim == outcome_full == "loaded"
     assert rss_full - rss_slim < OPTIMIZER_MB / 4, (rss_slim, rss_full)
 
-    official.set_speech_model_dir(speech_dir)
-    try:
-        out = tmp_path / "TIMAR_half.pt"
-        assert cli.main(["export", str(full), str(out), "--half"]) == 0
-        assert out.stat().st_size < full.stat().st_size / 50
-        exported, original = load_model(out, "cpu"), load_model(full, "cpu")
-        assert exported.meta["weights"] == "model_ema" and exported.meta["half"] is True
-        a, b = exported.state_dict(), original.state_dict()
-        assert all(torch.allclose(a[k], b[k], atol=1e-3) for k in ema)
-        assert not torch.equal(b["z_proj.weight"], model["z_proj.weight"])   # EMA, not model
-    finally:
-        official.set_speech_model_dir(None)
+    out = tmp_path / "TIMAR_half.pt"
+    assert cli.main(["export", str(full), str(out), "--half", "--speech-model", str(speech_dir)]) == 0
+    assert out.stat().st_size < full.stat().st_size / 50
+    exported, original = load_model(out, "cpu", speech_dir), load_model(full, "cpu", speech_dir)
+    assert exported.meta["weights"] == "model_ema" and exported.meta["half"] is True
+    a, b = exported.state_dict(), original.state_dict()
+    assert all(torch.allclose(a[k], b[k], atol=1e-3) for k in ema)
+    assert not torch.equal(b["z_proj.weight"], model["z_proj.weight"])   # EMA, not model

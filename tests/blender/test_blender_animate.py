@@ -11,7 +11,7 @@ from pathlib import Path
 
 if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bl_")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -18,7 +18,7 @@ from pathlib import Path
 
 if "bpy" not in sys.modules:  # isolate prefs and extensions from the user's own
     os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="timar_bl_")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402

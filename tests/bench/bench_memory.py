@@ -7,7 +7,7 @@ size from the operating system. Audio is read in blocks and speech features are 
 per turn, so the peak should stay nearly flat; what still grows is the output itself
 (56 floats per frame and head, about 21 KB per second for both heads, written at the end).
 
-    .venv/bin/python tests/bench_memory.py [--seconds 30,600,3600] [--checkpoint PATH]
+    .venv/bin/python tests/bench/bench_memory.py [--seconds 30,600,3600] [--checkpoint PATH]
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from model_core.testing import speech_like  # noqa: E402

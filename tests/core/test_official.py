@@ -8,14 +8,15 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from model_core import official
-from model_core.checkpoint import load_model, read_checkpoint
+from model_core import model as model_module
+from model_core.checkpoint import load_model, model_from_payload, read_checkpoint
 from model_core.errors import CheckpointError, TimarError
 from model_core.generate import DialogueGenerator, GenerationOptions
+from model_core.speech_model import SPEECH_MODEL_ENV
 from model_core.official_testing import (LARGE, release_args, release_layout,
                                          random_release_state, write_release)
 
-SPEC = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "spec" / \
+SPEC = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "spec" / \
     "official_timar_large_keys.txt"
 SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)   # 2 heads of 64
 SR = 16000
@@ -34,7 +35,7 @@ class RunsCode:
 class StubFrontEnd(torch.nn.Module):
     """Stands in for wav2vec2 where only shapes matter (no transformers needed)."""
 
-    def __init__(self, config=None):
+    def __init__(self, directory=None):
         super().__init__()
         self.feat_dim = 1024
         self.model_dir = "stub"
@@ -61,12 +62,10 @@ def test_layout_builder_matches_the_published_key_list():
 
 def test_full_size_release_maps_onto_the_model_shapes_only(monkeypatch):
     """timar_large end to end through the loader on the meta device: shapes, no data."""
-    import model_core.wav2vec2 as w2v
-
-    monkeypatch.setattr(w2v, "Wav2Vec2FrontEnd", StubFrontEnd)
+    monkeypatch.setattr(model_module, "Wav2Vec2FrontEnd", StubFrontEnd)
     with torch.device("meta"):
         state = {k: torch.empty(s) for k, s in release_layout(**LARGE)}
-        model = official.model_from_official({"model_ema": state, "args": release_args()})
+        model = model_from_payload({"model_ema": state, "args": release_args()})
     c = model.config
     assert (c.width, c.depth, c.heads, c.window_turns, c.diff_width, c.diff_depth) == \
         (1024, 32, 16, 8, 1024, 3)
@@ -77,13 +76,11 @@ def test_full_size_release_maps_onto_the_model_shapes_only(monkeypatch):
 
 
 def test_base_sized_release_infers_its_config(monkeypatch):
-    import model_core.wav2vec2 as w2v
-
-    monkeypatch.setattr(w2v, "Wav2Vec2FrontEnd", StubFrontEnd)
+    monkeypatch.setattr(model_module, "Wav2Vec2FrontEnd", StubFrontEnd)
     sizes = dict(width=768, depth=24, diff_width=1024, diff_depth=3, feat_dim=1024)
     with torch.device("meta"):
         state = {k: torch.empty(s) for k, s in release_layout(**sizes)}
-        model = official.model_from_official({"model": state})
+        model = model_from_payload({"model": state})
     assert (model.config.width, model.config.depth, model.config.heads) == (768, 24, 12)
     assert model.meta["weights"] == "model"
 
@@ -121,19 +118,17 @@ def test_tampered_release_is_refused_and_never_runs_code(tmp_path, where):
 
 
 def test_wrong_layout_is_a_clear_error(tmp_path, monkeypatch):
-    import model_core.wav2vec2 as w2v
-
-    monkeypatch.setattr(w2v, "Wav2Vec2FrontEnd", StubFrontEnd)
+    monkeypatch.setattr(model_module, "Wav2Vec2FrontEnd", StubFrontEnd)
     state = random_release_state(**dict(SMALL, feat_dim=1024))
     del state["encoder_norm.bias"]
     with pytest.raises(CheckpointError, match="missing: encoder_norm.bias"):
-        official.model_from_official({"model": state}, "x.pth")
+        model_from_payload({"model": state}, "x.pth")
     with pytest.raises(CheckpointError, match="neither 'model_ema' nor 'model'"):
-        official.model_from_official({"model_ema": {}, "optimizer": {}}, "x.pth")
+        model_from_payload({"model_ema": {}, "optimizer": {}}, "x.pth")
     state = random_release_state(**dict(SMALL, feat_dim=1024))
     state["z_proj.weight"] = torch.zeros(128, 64)
     with pytest.raises(CheckpointError, match="token width"):
-        official.model_from_official({"model": state}, "x.pth")
+        model_from_payload({"model": state}, "x.pth")
 
 
 # ----------------------------------------------------------------------------- with wav2vec2
@@ -147,10 +142,10 @@ def speech_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def use_speech(speech_dir):
-    official.set_speech_model_dir(speech_dir)
-    yield speech_dir
-    official.set_speech_model_dir(None)
+def use_speech(speech_dir, monkeypatch):
+    """The speech model found through $TIMAR_SPEECH_MODEL (load_model's fallback)."""
+    monkeypatch.setenv(SPEECH_MODEL_ENV, str(speech_dir))
+    return speech_dir
 
 
 @pytest.fixture(scope="module")
@@ -185,16 +180,15 @@ def test_module_prefixed_model_only_release_loads(tmp_path, use_speech):
 def test_speech_model_width_must_match(tmp_path, use_speech):
     path = tmp_path / "wide.pth"
     write_release(path, random_release_state(**dict(SMALL, feat_dim=48)), full=False)
-    with pytest.raises(TimarError, match="expects 48-dim speech features"):
+    with pytest.raises(TimarError, match="wide.pth: the weights expect 48-dim speech features"):
         load_model(path, device="cpu")
 
 
 def test_missing_speech_model_says_what_to_get(release_file, monkeypatch, tmp_path):
-    official.set_speech_model_dir(None)
-    monkeypatch.delenv(official.SPEECH_MODEL_ENV, raising=False)
+    monkeypatch.delenv(SPEECH_MODEL_ENV, raising=False)
     with pytest.raises(TimarError, match="wav2vec2-large-960h-lv60-self.*--speech-model"):
         load_model(release_file, device="cpu")
-    monkeypatch.setenv(official.SPEECH_MODEL_ENV, str(tmp_path / "nowhere"))
+    monkeypatch.setenv(SPEECH_MODEL_ENV, str(tmp_path / "nowhere"))
     with pytest.raises(TimarError, match="speech model folder not found"):
         load_model(release_file, device="cpu")
 
@@ -278,23 +272,25 @@ def test_release_generates_a_dialogue(release_file, use_speech):
     assert np.abs(first.motion_a - first.motion_b).max() > 1e-3
 
 
-def test_cli_generate_and_bench_with_a_release(release_file, speech_dir, tmp_path, capsys):
+def test_cli_generate_and_bench_with_a_release(release_file, speech_dir, tmp_path, capsys,
+                                               monkeypatch):
     import soundfile as sf
 
     from model_core.cli import main
 
     sf.write(tmp_path / "d_speaker1.wav", speech(2.2, 5), SR)
     sf.write(tmp_path / "d_speaker2.wav", speech(2.2, 6), SR)
-    try:
-        assert main(["generate", "--checkpoint", str(release_file), "--speech-model", speech_dir,
-                     "--audio-a", str(tmp_path / "d_speaker1.wav"),
-                     "--audio-b", str(tmp_path / "d_speaker2.wav"),
-                     "--out-dir", str(tmp_path / "out"), "--device", "cpu"]) == 0
-        assert (tmp_path / "out" / "d_speaker2.npz").is_file()
-        assert main(["bench", "--checkpoint", str(release_file), "--speech-model", speech_dir,
-                     "--device", "cpu", "--contexts", "0,2", "--turns", "3",
-                     "--dialogue-seconds", "2"]) == 0
-    finally:
-        official.set_speech_model_dir(None)
+    assert main(["generate", "--checkpoint", str(release_file), "--speech-model", speech_dir,
+                 "--audio-a", str(tmp_path / "d_speaker1.wav"),
+                 "--audio-b", str(tmp_path / "d_speaker2.wav"),
+                 "--out-dir", str(tmp_path / "out"), "--device", "cpu"]) == 0
+    assert (tmp_path / "out" / "d_speaker2.npz").is_file()
+    assert main(["bench", "--checkpoint", str(release_file), "--speech-model", speech_dir,
+                 "--device", "cpu", "--contexts", "0,2", "--turns", "3",
+                 "--dialogue-seconds", "2"]) == 0
     out = capsys.readouterr().out
     assert "recompute" in out and "real-time factor" in out
+    # --speech-model reached the loader as an argument: nothing stays set for later loads
+    monkeypatch.delenv(SPEECH_MODEL_ENV, raising=False)
+    with pytest.raises(TimarError, match="no folder is set"):
+        load_model(release_file, device="cpu")

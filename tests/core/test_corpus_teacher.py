@@ -13,7 +13,7 @@ from model_core.corpus.features import speech_features
 from model_core.corpus.teacher import (REACT_LAG, accents, dialogue_motion, head_motion,
                                        pause_onsets, random_style)
 
-SAMPLE = Path(__file__).resolve().parents[1] / "assets" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "assets" / "sample"
 
 
 @pytest.fixture(scope="module")

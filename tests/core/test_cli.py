@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO_ID = "UbjUDM1MiGE_sub_video_72"
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from model_core import official
+from model_core.speech_model import setup_problems
 from model_core.errors import TimarError
 
 SR = 16000
@@ -66,12 +66,10 @@ def test_speech_model_is_outside_the_state_dict_but_follows_the_model(speech_dir
     from model_core.config import TimarConfig
     from model_core.model import TimarModel
 
-    official.set_speech_model_dir(speech_dir)
-    try:
-        model = TimarModel(TimarConfig(width=64, heads=1, depth=1, positions="absolute",
-                                       speech_frontend="wav2vec2", normalize_motion=False))
-    finally:
-        official.set_speech_model_dir(None)
+    config = TimarConfig(width=64, heads=1, depth=1, positions="absolute",
+                         speech_frontend="wav2vec2", normalize_motion=False)
+    model = TimarModel(config, speech_dir)
+    assert config.speech_feat_dim == 0          # the caller's config is left as it was
     assert model.config.speech_feat_dim == 32 and model.speech_projection.in_features == 32
     assert not [k for k in model.state_dict() if k.startswith("frontend")]
     w2v_params = set(map(id, model.frontend.speech_model.parameters()))
@@ -102,10 +100,10 @@ def test_folder_problems_say_what_is_missing(tmp_path, speech_dir, monkeypatch):
 def test_setup_checklist_names_each_missing_piece(tmp_path, speech_dir, monkeypatch):
     ckpt = tmp_path / "TIMAR.pth"
     ckpt.write_bytes(b"x")
-    assert official.setup_problems(ckpt, speech_dir) == []
-    problems = official.setup_problems(None, tmp_path / "nope")
+    assert setup_problems(ckpt, speech_dir) == []
+    problems = setup_problems(None, tmp_path / "nope")
     assert len(problems) == 2 and "TIMAR.pth" in problems[0] and "not found" in problems[1]
     monkeypatch.setitem(sys.modules, "transformers", None)
-    problems = official.setup_problems(ckpt, None)
+    problems = setup_problems(ckpt, None)
     assert len(problems) == 2 and "no speech model folder" in problems[0]
     assert "transformers" in problems[1]
