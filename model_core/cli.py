@@ -12,7 +12,7 @@ from .errors import TimarError
 COMMAND_MODULES = (
     ".commands.generate",
     ".commands.bench",
-    ".corpus.command",
+    ".commands.corpus",
     ".commands.train",
     ".commands.evaluate",
     ".commands.compare",

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from .constants import EXP_DIM, MOTION_DIM
+from .constants import EXP, EXP_DIM, JAW, MOTION_DIM, NECK
 from .errors import MotionFileError
 from .fileio import atomic_write
 
@@ -25,14 +25,14 @@ def from_dualtalk(exp: np.ndarray, pose: np.ndarray) -> np.ndarray:
     """(T, 50) exp and (T, 6) pose -> (T, 56) model motion."""
     exp = np.asarray(exp, dtype=np.float32)
     pose = np.asarray(pose, dtype=np.float32)
-    return np.concatenate([exp, pose[:, 3:6], pose[:, 0:3]], axis=1)
+    return np.concatenate([exp, pose[:, 3:6], pose[:, 0:3]], axis=1)   # exp ++ jaw ++ neck
 
 
 def to_dualtalk(motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(T, 56) model motion -> ((T, 50) exp, (T, 6) pose = neck ++ jaw)."""
     motion = np.asarray(motion, dtype=np.float32)
-    exp = motion[:, :EXP_DIM]
-    pose = np.concatenate([motion[:, 53:56], motion[:, 50:53]], axis=1)
+    exp = motion[:, EXP]
+    pose = np.concatenate([motion[:, NECK], motion[:, JAW]], axis=1)
     return np.ascontiguousarray(exp), np.ascontiguousarray(pose)
 
 

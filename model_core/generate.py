@@ -161,6 +161,55 @@ TRAJECTORY_FILTER_SIGMAS = (0.0, 1.5)       # (face, neck)
 DEFAULT_SEAM_BLEND_FRAMES = 3.0
 
 
+class DialogueStream:
+    """One dialogue being generated, a turn per ``next()``; made by
+    :meth:`DialogueGenerator.open`. Its progress is public (``turns_done``, ``n_turns``,
+    ``frames``), and :meth:`replace_last_turn` changes what the context holds for the turn
+    just emitted: teacher forcing, for diagnostics that feed the real past back in.
+
+    Inference mode is entered around each turn, never across a ``next()``: it is
+    thread-local state and must not leak into the caller's code between turns."""
+
+    def __init__(self, generator: "DialogueGenerator", state: StreamState):
+        self._generator, self._state = generator, state
+        self.turns_done = 0
+
+    @property
+    def n_turns(self) -> int:
+        return self._state.n_turns
+
+    @property
+    def frames(self) -> int:
+        return self._state.frames
+
+    def __iter__(self) -> "DialogueStream":
+        return self
+
+    def __next__(self) -> TurnResult:
+        if self.turns_done >= self._state.n_turns:
+            raise StopIteration
+        with torch.inference_mode():
+            turn = self._generator._turn(self.turns_done, self._state)
+        self.turns_done += 1
+        return turn
+
+    def replace_last_turn(self, head: int, motion) -> None:
+        """Put ``motion`` ((25, 56), FLAME units) in head ``head``'s (0 = A, 1 = B) turn
+        just emitted, as the following turns will see it (the emitted TurnResult is not
+        changed). Only the last turn can be replaced: older turns are already in the
+        key/value cache."""
+        if self.turns_done == 0:
+            raise TimarError("no turn has been emitted yet")
+        if head not in (0, 1):
+            raise TimarError(f"head must be 0 (A) or 1 (B), got {head!r}")
+        values = torch.as_tensor(np.asarray(motion, dtype=np.float32))
+        if tuple(values.shape) != (TURN_FRAMES, MOTION_DIM):
+            raise TimarError(f"a turn's motion is ({TURN_FRAMES}, {MOTION_DIM}), got {tuple(values.shape)}")
+        model, s = self._generator.model, self._state
+        with torch.inference_mode():
+            s.motion[head, self.turns_done - 1] = model.normalize(values.to(s.motion.device))
+
+
 class DialogueGenerator:
     """Streams both heads of a dialogue, one 1 s turn at a time (see module docstring)."""
 
@@ -211,10 +260,18 @@ class DialogueGenerator:
 
     def stream(self, audio_a, audio_b, motion_a=None, motion_b=None, *,
                sample_rate=None, allow_silent: bool = False) -> Iterator[TurnResult]:
-        """Yield one TurnResult per 1 s turn. Inputs: paths or arrays (16 kHz unless
-        ``sample_rate``); ``motion_a``/``motion_b``: a FLAME npz path or (T, 56) array of
-        a head to copy through instead of generating. A silent track is refused (usually
-        the wrong file) unless ``allow_silent`` (a listener who never speaks)."""
+        """Yield one TurnResult per 1 s turn (the inputs are checked at the first one); see
+        :meth:`open`."""
+        yield from self.open(audio_a, audio_b, motion_a, motion_b, sample_rate=sample_rate,
+                             allow_silent=allow_silent)
+
+    def open(self, audio_a, audio_b, motion_a=None, motion_b=None, *,
+             sample_rate=None, allow_silent: bool = False) -> "DialogueStream":
+        """Check the inputs and start a dialogue; iterate the result for one TurnResult per
+        1 s turn. Inputs: paths or arrays (16 kHz unless ``sample_rate``);
+        ``motion_a``/``motion_b``: a FLAME npz path or (T, 56) array of a head to copy
+        through instead of generating. A silent track is refused (usually the wrong file)
+        unless ``allow_silent`` (a listener who never speaks)."""
         self.warnings = []
         # Audio is checked in one pass and then read turn by turn (bounded memory).
         a = open_audio(audio_a, sample_rate, name="speaker A audio", allow_silent=allow_silent)
@@ -231,18 +288,11 @@ class DialogueGenerator:
                  _as_motion(motion_b, frames, "speaker B motion", self.warnings)]
         if given[0] is not None and given[1] is not None:
             raise TimarError("both heads' motion is given: nothing to generate")
-        yield from self._stream(a, b, given, frames)
-
-    # ---------------------------------------------------------------- internals
-    def _stream(self, a: AudioStream, b: AudioStream, given: list, frames: int) -> Iterator[TurnResult]:
-        # Inference mode is entered around each step, never across a yield: it is
-        # thread-local state and must not leak into the caller's code between turns.
         with torch.inference_mode():
             state = self._start(a, b, given, frames)
-        for t in range(state.n_turns):
-            with torch.inference_mode():
-                turn = self._turn(t, state)
-            yield turn
+        return DialogueStream(self, state)
+
+    # ---------------------------------------------------------------- internals
 
     def _start(self, a: AudioStream, b: AudioStream, given: list, frames: int) -> "StreamState":
         model, opt, dev = self.model, self.options, self.device

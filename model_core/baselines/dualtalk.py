@@ -227,5 +227,5 @@ class DualTalkMethod:
         self.name = name
 
     def predict(self, clip) -> np.ndarray:
-        """``clip``: a ``model_core.evaluate.AgentClip``."""
+        """``clip``: a ``model_core.evaluation.protocol.AgentClip``."""
         return self.model.predict(clip.audio_agent, clip.audio_user, clip.motion_user)

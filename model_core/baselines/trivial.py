@@ -16,7 +16,7 @@ import numpy as np
 
 from ..constants import MOTION_DIM
 from ..errors import TimarError
-from ..evaluate import AgentClip
+from ..evaluation.protocol import AgentClip
 from ..flame import load_motion_npz
 
 

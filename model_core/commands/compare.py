@@ -23,7 +23,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..compare import DEFAULT_METRICS, compare, format_comparisons, load_methods
+    from ..evaluation.compare import DEFAULT_METRICS, compare, format_comparisons, load_methods
 
     metrics = tuple(m.strip() for m in args.metrics.split(",") if m.strip()) \
         if args.metrics else DEFAULT_METRICS

@@ -66,7 +66,7 @@ def build_methods(args) -> list:
     methods: list = []
     if not args.skip_timar:
         from ..checkpoint import load_model
-        from ..evaluate import TimarMethod
+        from ..evaluation.methods import TimarMethod
 
         model = load_model(args.checkpoint, args.device, getattr(args, "speech_model", None))
         too_long = [n for n in args.context if n > model.config.window_turns - 1]
@@ -97,7 +97,7 @@ def build_methods(args) -> list:
 
 
 def run(args) -> int:
-    from ..evaluate import evaluate, iter_clips, report, stderr_log, tables
+    from ..evaluation.protocol import evaluate, iter_clips, report, stderr_log, tables
 
     if not os.path.isdir(args.data):
         raise TimarError(f"--data {args.data}: no such folder")

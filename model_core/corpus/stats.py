@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import flame
 from ..assets import motion_stats
+from ..constants import EXP, JAW, NECK
 from ..audio import load_audio
 from ..errors import TimarError
 from .features import speech_features
@@ -57,7 +58,7 @@ def estimate(folder: str | os.PathLike) -> dict[str, np.ndarray]:
         envs.append(env)
     m = np.concatenate(motions).astype(np.float64)
     env = np.concatenate(envs).astype(np.float64)
-    exp, jaw, neck = m[:, :50], m[:, 50:53], m[:, 53:56]
+    exp, jaw, neck = m[:, EXP], m[:, JAW], m[:, NECK]
     exp_mean = exp.mean(0)
     # Joint regression of expression on jaw opening and loudness (both centred).
     x = np.stack([jaw[:, 0] - jaw[:, 0].mean(), env - env.mean()], axis=1)

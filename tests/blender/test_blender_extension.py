@@ -103,7 +103,7 @@ def test_manifest_and_zip(built_zips, platform):
                  "assets/sample/sample_speaker1.wav"):
         assert need in names, need
     for dev_only in ("model_core/train.py", "model_core/corpus/teacher.py",
-                     "model_core/evaluate.py", "assets/MODEL_CARD.md", "assets/readme_frame.png"):
+                     "model_core/evaluation/protocol.py", "assets/MODEL_CARD.md", "assets/readme_frame.png"):
         assert dev_only not in names, dev_only
     assert not any("__pycache__" in n or n.startswith(("tests/", "buildtools/")) for n in names)
     assert manifest["platforms"] == [platform]

@@ -11,7 +11,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from model_core import motion_time as mt
+from model_core.evaluation import motion_time as mt
 from model_core.checkpoint import load_model
 from model_core.constants import GROUPS, JAW
 from model_core.corpus.features import speech_features

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from model_core import cli
-from model_core.compare import compare, load_methods
+from model_core.evaluation.compare import compare, load_methods
 
 
 def _write(path: Path, methods: dict[str, list[float]], metric: str = "fd_exp") -> str:

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from model_core import cli
-from model_core.evaluate import AgentClip, TimarMethod, evaluate, tables
+from model_core.evaluation.methods import TimarMethod
+from model_core.evaluation.protocol import AgentClip, evaluate, tables
 from model_core.testing import make_tiny_checkpoint, make_tiny_model
 
 

@@ -164,3 +164,40 @@ def test_coherent_noise_keeps_frames_smooth_without_changing_the_first_frame(per
     assert np.allclose(iid.motion_a[0], smooth.motion_a[0], atol=1e-5)   # same first draw
     jitter = lambda m: np.abs(np.diff(m, axis=0)).mean()                   # noqa: E731
     assert jitter(smooth.motion_a) < 0.7 * jitter(iid.motion_a)
+
+
+def test_open_streams_the_same_turns_as_run_and_exposes_its_progress(model):
+    a, b = speech(3.4, 7), speech(3.4, 8)
+    opts = GenerationOptions(context_turns=2, seed=4, device="cpu")
+    stream = DialogueGenerator(model, opts).open(a, b)
+    assert (stream.n_turns, stream.frames, stream.turns_done) == (4, 85, 0)
+    turns = list(stream)
+    assert stream.turns_done == 4 and [t.index for t in turns] == [0, 1, 2, 3]
+    whole = DialogueGenerator(model, opts).run(a, b)
+    assert np.array_equal(np.concatenate([t.motion_a for t in turns]), whole.motion_a)
+    with pytest.raises(StopIteration):
+        next(stream)
+
+
+def test_replacing_the_last_turn_reaches_only_the_turns_after_it(model):
+    """Teacher forcing through the public stream: head A's emitted turn replaced by other
+    motion changes what both heads generate next (A is B's partner), never what was emitted."""
+    a, b = speech(4, 9), speech(4, 10)
+    opts = GenerationOptions(context_turns=3, seed=1, device="cpu", mask_agent_history=False)
+    plain = DialogueGenerator(model, opts).run(a, b)
+    stream = DialogueGenerator(model, opts).open(a, b)
+    with pytest.raises(TimarError, match="no turn has been emitted"):
+        stream.replace_last_turn(0, np.zeros((25, 56), np.float32))
+    first = next(stream)
+    assert np.array_equal(first.motion_a, plain.motion_a[:25])
+    with pytest.raises(TimarError, match=r"\(25, 56\)"):
+        stream.replace_last_turn(0, np.zeros((24, 56), np.float32))
+    with pytest.raises(TimarError, match="head must be 0"):
+        stream.replace_last_turn(2, np.zeros((25, 56), np.float32))
+    stream.replace_last_turn(0, np.full((25, 56), 0.5, np.float32))
+    rest = list(stream)
+    assert np.array_equal(first.motion_a, plain.motion_a[:25])      # emitted: unchanged
+    later_a = np.concatenate([t.motion_a for t in rest])
+    later_b = np.concatenate([t.motion_b for t in rest])
+    assert not np.allclose(later_a, plain.motion_a[25:])
+    assert not np.allclose(later_b, plain.motion_b[25:])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from model_core import metrics as M
+from model_core.evaluation import metrics as M
 
 
 def _motion(t: int = 200, seed: int = 0) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model_core import motion_time as mt
+from model_core.evaluation import motion_time as mt
 
 FPS = 25
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from model_core import motion_time as mt
+from model_core.evaluation import motion_time as mt
 from model_core.config import preset
 from model_core.generate import DialogueGenerator, GenerationOptions
 from model_core.model import TimarModel

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .constants import FPS, GROUPS, TURN_FRAMES
+from ..constants import FPS, GROUPS, TURN_FRAMES
 
 HIGH_HZ = 4.0
 TIME_METRICS = ("vel", "acc", "hf", "seam", "std")

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from .constants import GROUPS
+from ..constants import GROUPS, MOTION_DIM
 from .motion_time import aggregate_time, mean_over_clips, time_metrics
 CLUSTERS: dict[str, int] = {"exp": 40, "jaw": 10, "pose": 10}
 METRICS = ("fd", "pfd", "mse", "sid", "sid_gt", "rsid", "rpcc")
@@ -183,7 +183,7 @@ def rpcc(pred: np.ndarray, gt: np.ndarray, partner: np.ndarray) -> float:
 
 def _check(name: str, x: np.ndarray, frames: int | None = None) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or x.shape[1] != 56:
+    if x.ndim != 2 or x.shape[1] != MOTION_DIM:
         raise ValueError(f"{name} must be (T, 56), got {x.shape}")
     if frames is not None and x.shape[0] != frames:
         raise ValueError(f"{name} has {x.shape[0]} frames, expected {frames}")

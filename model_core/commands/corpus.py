@@ -35,21 +35,21 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.stats_from:
-        from .stats import estimate, save
+        from ..corpus.stats import estimate, save
         if not args.stats_out:
             raise TimarError("--stats-from needs --stats-out PATH")
         save(estimate(args.stats_from), args.stats_out)
         print(f"wrote {args.stats_out}")
         return 0
     if args.sample:
-        from .sample import write_sample
+        from ..corpus.sample import write_sample
         for path in write_sample(args.sample):
             print(f"wrote {path}")
         return 0
     if not args.out:
         raise TimarError("say where the corpus goes: --out DIR (or use --sample / --stats-from)")
-    from .build import CorpusConfig, build
-    from .stats import DEFAULT_STATS
+    from ..corpus.build import CorpusConfig, build
+    from ..corpus.stats import DEFAULT_STATS
     command = (f"python -m model_core corpus --out {args.out} --hours {args.hours:g} "
                f"--test-minutes {args.test_minutes:g} --ood-minutes {args.ood_minutes:g} "
                f"--seed {args.seed} --jobs {args.jobs} --overlap {args.overlap:g}"

@@ -12,7 +12,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from .errors import TimarError
+from ..errors import TimarError
 from .metrics import SCALES
 
 DEFAULT_METRICS = ("fd_exp", "fd_jaw", "fd_pose", "mse_exp", "mse_jaw", "mse_pose")

@@ -6,7 +6,8 @@ motion from both speech tracks and the partner's real motion; the partner's grou
 the anchor of P-FD and rPCC. Where the partner's motion is unknown (a dialogue with one
 motion file, like the real demo), FD, MSE and SID are still scored and P-FD/rPCC are absent;
 TIMAR then generates the partner's head too (its "partner unknown" path) instead of copying
-it. Metrics are computed per clip, then averaged (``model_core.metrics``).
+it. Metrics are computed per clip, then averaged (``metrics.py``). The methods are in
+``methods.py`` (TIMAR) and ``model_core/baselines`` (the others).
 """
 from __future__ import annotations
 
@@ -17,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from . import metrics
-from .constants import SAMPLES_PER_FRAME, TURN_FRAMES
-from .errors import AudioError, TimarError
-from .generate import DialogueGenerator, GenerationOptions
+from ..constants import SAMPLES_PER_FRAME, TURN_FRAMES
+from ..data import find_dialogues, load_dialogue
+from ..errors import TimarError
 from .motion_time import format_time_table
 
 SPEAKERS = ("speaker1", "speaker2")
@@ -94,8 +94,6 @@ def agent_clips(dialogue) -> list[AgentClip]:
 
 def iter_clips(split_dir: str, max_dialogues: int | None = None) -> Iterator[AgentClip]:
     """Agent clips of a split folder in the DualTalk layout, dialogue by dialogue."""
-    from .data import find_dialogues, load_dialogue
-
     ids = list(find_dialogues(split_dir))
     if not ids:
         raise TimarError(f"no dialogues (<id>_speaker1/2 .wav + .npz) found in {split_dir}")
@@ -185,75 +183,6 @@ def report(results: dict[str, MethodResult], data: str, protocol: dict) -> dict:
     """JSON-ready summary: protocol, and per method its mean, scaled table and per-clip values."""
     return {"data": data, "protocol": protocol,
             "methods": {name: r.to_dict() for name, r in results.items()}}
-
-
-AGENT_HISTORY = ("masked", "generated", "real")
-
-
-class TimarMethod:
-    """TIMAR generating the agent turn by turn with n previous turns of context, the partner's
-    real motion copied through (or generated when unknown).
-
-    ``agent_history`` is what the agent's own past turns hold in the context window:
-    "masked" (the paper's protocol: the mask token, so errors cannot feed back), "generated"
-    (its own samples, as the add-on can run) or "real" (its ground-truth past: a diagnostic
-    of how much the history could tell the model, not a fair score)."""
-
-    def __init__(self, model, context: int, steps: int = 5, seed: int = 0,
-                 device: str = "auto", temperature: float = 1.0, name: str | None = None,
-                 agent_history: str = "masked", turn_filter_sigma: float | None = None,
-                 seam_blend_frames: float | None = None,
-                 neck_filter_sigma: float | None = None):
-        if agent_history not in AGENT_HISTORY:
-            raise TimarError(f"agent_history must be one of {AGENT_HISTORY}, got {agent_history!r}")
-        self.model = model
-        self.context = int(context)
-        self.agent_history = agent_history
-        suffix = "" if agent_history == "masked" else f" ({agent_history} history)"
-        self.name = name or f"TIMAR n={self.context}{suffix}"
-        self.steps, self.seed, self.device, self.temperature = steps, seed, device, temperature
-        self.turn_filter_sigma = turn_filter_sigma
-        self.seam_blend_frames = seam_blend_frames
-        self.neck_filter_sigma = neck_filter_sigma
-        self.draw = 0                   # evaluate(draws=k) samples with seed + draw
-
-    def predict(self, clip: AgentClip) -> np.ndarray | None:
-        """The agent's generated motion; None (skipped) when the generator refuses a track
-        (for example NaN samples). Silent tracks are allowed: a listener may never speak."""
-        opts = GenerationOptions(context_turns=self.context, steps=self.steps,
-                                 temperature=self.temperature, seed=self.seed + self.draw,
-                                 device=self.device, use_cache=True,
-                                 mask_agent_history=self.agent_history == "masked",
-                                 turn_filter_sigma=self.turn_filter_sigma,
-                                 seam_blend_frames=self.seam_blend_frames,
-                                 neck_filter_sigma=self.neck_filter_sigma)
-        if self.agent_history == "real":
-            gen = _RealHistoryGenerator(self.model, opts, clip.motion_agent)
-        else:
-            gen = DialogueGenerator(self.model, opts)
-        try:
-            result = gen.run(clip.audio_agent, clip.audio_user, motion_a=None,
-                             motion_b=clip.motion_user, allow_silent=True)
-        except AudioError as exc:
-            stderr_log(f"{self.name}: skipping {clip.dialogue_id}/{clip.agent}: {exc}")
-            return None
-        return np.asarray(result.motion_a, dtype=np.float32)
-
-
-class _RealHistoryGenerator(DialogueGenerator):
-    """Generates head A turn by turn, but once a turn is emitted its real motion replaces the
-    sample in the history (teacher forcing), so later turns see the truth."""
-
-    def __init__(self, model, options: GenerationOptions, real_motion: np.ndarray):
-        super().__init__(model, options)
-        self.real_motion = torch.from_numpy(np.asarray(real_motion, dtype=np.float32))
-
-    def _turn(self, t, s):
-        result = super()._turn(t, s)
-        seg = self.real_motion[t * TURN_FRAMES:(t + 1) * TURN_FRAMES]
-        if len(seg) == TURN_FRAMES:     # a partial last turn is never looked back at
-            s.motion[0, t] = self.model.normalize(seg.to(s.motion.device))
-        return result
 
 
 def stderr_log(message: str) -> None:
