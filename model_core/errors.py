@@ -24,3 +24,8 @@ class DeviceError(TimarError):
 
 class SpeechModelError(TimarError):
     """The wav2vec2 speech model the official weights need is missing or unusable."""
+
+
+class Stopped(Exception):
+    """Generation was asked to stop (Cancel, quitting): not an error. The turns already
+    emitted stand; the turn in flight is dropped."""

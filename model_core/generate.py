@@ -30,7 +30,7 @@ from .audio import pad_warning_for
 from .audio_stream import AudioStream, open_audio, truncation_warning
 from .constants import FPS, MOTION_DIM, NECK, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
 from .devices import resolve_device
-from .errors import MotionFileError, TimarError
+from .errors import MotionFileError, Stopped, TimarError
 from .feature_stream import TurnFeatures
 from .flame import load_motion_npz
 from .layout import turn_ids
@@ -173,6 +173,7 @@ class DialogueStream:
     def __init__(self, generator: "DialogueGenerator", state: StreamState):
         self._generator, self._state = generator, state
         self.turns_done = 0
+        self._broken = False        # a turn raised (Stopped, an error): its state is partial
 
     @property
     def n_turns(self) -> int:
@@ -186,10 +187,16 @@ class DialogueStream:
         return self
 
     def __next__(self) -> TurnResult:
+        if self._broken:
+            raise TimarError("this dialogue stream was stopped or failed; open a new one")
         if self.turns_done >= self._state.n_turns:
             raise StopIteration
-        with torch.inference_mode():
-            turn = self._generator._turn(self.turns_done, self._state)
+        try:
+            with torch.inference_mode():
+                turn = self._generator._turn(self.turns_done, self._state)
+        except BaseException:
+            self._broken = True
+            raise
         self.turns_done += 1
         return turn
 
@@ -213,7 +220,12 @@ class DialogueStream:
 class DialogueGenerator:
     """Streams both heads of a dialogue, one 1 s turn at a time (see module docstring)."""
 
-    def __init__(self, model, options: GenerationOptions | None = None):
+    def __init__(self, model, options: GenerationOptions | None = None, should_stop=None):
+        """``should_stop()``, when given, is asked between the parts of every turn (and
+        between the transformer's blocks); once it returns True the stream raises
+        ``errors.Stopped`` and the turn in flight is dropped. A Cancel button passes
+        ``threading.Event.is_set``: stopping then takes a block's time, not a turn's."""
+        self.should_stop = should_stop
         self.options = options or GenerationOptions()
         self.device = resolve_device(self.options.device)
         self.model = model.to(self.device).eval()
@@ -293,6 +305,10 @@ class DialogueGenerator:
         return DialogueStream(self, state)
 
     # ---------------------------------------------------------------- internals
+    def _check_stop(self) -> None:
+        if self.should_stop is not None and self.should_stop():
+            raise Stopped("generation stopped")
+
 
     def _start(self, a: AudioStream, b: AudioStream, given: list, frames: int) -> "StreamState":
         model, opt, dev = self.model, self.options, self.device
@@ -322,8 +338,10 @@ class DialogueGenerator:
         """Generate turn t of the dialogue whose state ``_start`` made."""
         model, opt = self.model, self.options
         motion, agents, given, frames = s.motion, s.agents, s.given, s.frames
+        self._check_stop()
         cond = self._conditions(t, s.feats, motion, agents, s.users, s.partner_known,
                                 s.cache)                                   # (A, 25, D)
+        self._check_stop()
         noise = s.noise.next_turn()                               # (draws, A * 25, 56)
         previous = motion[agents, t - 1] if t > 0 else None       # (A, 25, 56) emitted
         head = model.diffloss
@@ -385,7 +403,8 @@ class DialogueGenerator:
         x = self._turn_tokens(range(first, t + 1), *args)
         slots = model.last_turn_agent_slots(t + 1 - first, x.device)
         hidden, new_kv = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx,
-                                   cache if model.cacheable and opt.use_cache else None, slots)
+                                   cache if model.cacheable and opt.use_cache else None, slots,
+                                   self._check_stop if self.should_stop is not None else None)
         if model.cacheable and opt.use_cache and first < t:
             committed = [(k[:, :, :TOKENS_PER_TURN], v[:, :, :TOKENS_PER_TURN]) for k, v in new_kv]
             cache.append(committed, turn_ids(t - 1, 1, x.device))

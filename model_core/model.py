@@ -176,13 +176,15 @@ class TimarModel(nn.Module):
 
     # ------------------------------------------------------------------ transformer
     def run(self, x: torch.Tensor, query_turns: torch.Tensor, context: int,
-            cache: KVCache | None = None, outputs: torch.Tensor | None = None
-            ) -> tuple[torch.Tensor, list]:
+            cache: KVCache | None = None, outputs: torch.Tensor | None = None,
+            between_blocks=None) -> tuple[torch.Tensor, list]:
         """Run the blocks over tokens x (B, L, D) of turns ``query_turns`` (L,).
 
         Keys: cached past turns (if any) then x itself. Returns the normalised output
         (B, L, D), or only at the token indices ``outputs`` when given (the last block then
         skips the rest), and, per layer, the new (k, v) of x for the caller to cache.
+        ``between_blocks()``, when given, is called before each block: it may raise
+        ``errors.Stopped`` (a big model's pass takes seconds on a CPU).
         """
         causal = self.config.attention == "turn_causal"
         key_turns = query_turns if cache is None or len(cache) == 0 else torch.cat(
@@ -196,6 +198,8 @@ class TimarModel(nn.Module):
         new_kv = []
         last = len(self.encoder_blocks) - 1
         for i, block in enumerate(self.encoder_blocks):
+            if between_blocks is not None:
+                between_blocks()
             past = cache.layer(i) if cache is not None else None
             x, kv = block(x, mask, rope, past, outputs if i == last else None)
             new_kv.append(kv)

@@ -201,3 +201,30 @@ def test_replacing_the_last_turn_reaches_only_the_turns_after_it(model):
     later_b = np.concatenate([t.motion_b for t in rest])
     assert not np.allclose(later_a, plain.motion_a[25:])
     assert not np.allclose(later_b, plain.motion_b[25:])
+
+
+def test_should_stop_stops_inside_a_turn_and_keeps_the_turns_emitted(model):
+    """Asked between the transformer's blocks: the stop lands in the middle of turn 2's pass,
+    turns 0-1 stand, the stream refuses to go on, and no inference mode leaks out."""
+    import torch
+
+    from model_core.errors import Stopped
+
+    asked = []
+    depth = model.config.depth
+
+    def should_stop():
+        asked.append(len(asked))
+        return len(asked) > 2 * (depth + 2) + 1      # two whole turns, then one block more
+
+    a, b = speech(5, 3), speech(5, 4)
+    opts = GenerationOptions(context_turns=2, seed=0, device="cpu")
+    stream = DialogueGenerator(model, opts, should_stop=should_stop).open(a, b)
+    emitted = [next(stream), next(stream)]
+    with pytest.raises(Stopped):
+        next(stream)
+    assert stream.turns_done == 2 and not torch.is_inference_mode_enabled()
+    with pytest.raises(TimarError, match="stopped or failed"):
+        next(stream)
+    plain = DialogueGenerator(model, opts).run(a, b)
+    assert np.array_equal(np.concatenate([t.motion_a for t in emitted]), plain.motion_a[:50])
