@@ -27,7 +27,7 @@ import pytest  # noqa: E402
 bpy = pytest.importorskip("bpy")
 sf = pytest.importorskip("soundfile")
 
-from timar_blender.batch_mp4 import mp4_tracks  # noqa: E402
+from timar_blender.batch.mp4 import mp4_tracks  # noqa: E402
 
 HAS_AUDIO = bpy.app.build_options.audaspace
 SMALL = ["--resolution", "64x36", "--samples", "1"]

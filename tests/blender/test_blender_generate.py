@@ -19,8 +19,11 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-from timar_blender import (fcurves, generation, jobs, mapping, model_choice,  # noqa: E402
-                           ops_generate, prefs, rigs)
+from timar_blender import generation, jobs, model_choice, ops_generate, prefs  # noqa: E402
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset, take as rig_take, targets as rig_targets  # noqa: E402,F401
+from timar_blender.rig.head import resolve_head  # noqa: E402,F401
+from timar_blender.core import TimarError  # noqa: E402
+from timar_blender.errors import GenerationError  # noqa: E402
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
 from blender_setup import demo_scene, registered_addon  # noqa: E402
@@ -93,13 +96,13 @@ def test_generate_sync_writes_model_output(scene, audio_pair, tiny_checkpoint):
     s.start_frame, s.intensity_exp, s.seed = 5, 1.0, 7
     assert bpy.ops.timar.generate() == {'FINISHED'}
     ref = direct_run(tiny_checkpoint, audio_pair, seed=7)
-    preset = rigs.get_preset("timar_demo")
+    preset = rig_preset.get_preset("timar_demo")
     for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
-        m = mapping.prepare_motion(motion)
+        m = flame_motion.prepare_motion(motion)
         frames, vals = keys(f"TIMAR {label} take 1 shapes", 'key_blocks["BrowUp"].value')
         assert len(frames) == len(motion) == 75 and frames[0] == 5
         assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-5)
-        quats = preset.bone_quaternions(m)
+        quats = rig_targets.bone_quaternions(preset, m)
         for bone, index in (("neck", 3), ("jaw", 1)):
             got = keys(f"TIMAR {label} take 1", f'pose.bones["{bone}"].rotation_quaternion', index)
             assert np.allclose(got[1], quats[bone][:, index], atol=1e-5), bone
@@ -116,8 +119,8 @@ def test_motion_coherence_reaches_the_sampler(scene, audio_pair, tiny_checkpoint
                      mask_agent_history=True)
     plain = direct_run(tiny_checkpoint, audio_pair)
     assert not np.allclose(ref.motion_a, plain.motion_a)
-    jaw = mapping.prepare_motion(ref.motion_a)
-    q = rigs.get_preset("timar_demo").bone_quaternions(jaw)["jaw"][:, 1]
+    jaw = flame_motion.prepare_motion(ref.motion_a)
+    q = rig_targets.bone_quaternions(rig_preset.get_preset("timar_demo"), jaw)["jaw"][:, 1]
     assert np.allclose(keys("TIMAR A take 1", 'pose.bones["jaw"].rotation_quaternion', 1)[1],
                        q, atol=1e-5)
 
@@ -256,7 +259,7 @@ def test_bad_inputs_report_and_leave_scene_unchanged(scene, tmp_path, make_bad, 
     monkeypatch.setattr(generation, "torch_available", generation.torch_available)
     expected = make_bad(scene, tmp_path)
     before = snapshot()
-    with pytest.raises(ops_generate.USER_ERRORS, match=expected):
+    with pytest.raises(TimarError, match=expected):   # the add-on's UserError or the core's
         ops_generate.build_job(scene)
     # an ERROR report reaches Python as RuntimeError carrying the message
     with pytest.raises(RuntimeError, match=expected):
@@ -272,12 +275,12 @@ def test_listener_preview_from_npz(scene, tiny_checkpoint, tmp_path):
     s.checkpoint, s.device, s.context_turns, s.steps = str(tiny_checkpoint), 'CPU', 1, 2
     s.speaker_b.motion_file = str(tmp_path / "b.npz")
     assert bpy.ops.timar.generate(target='A') == {'FINISHED'}
-    m = mapping.prepare_motion(motion_b)
+    m = flame_motion.prepare_motion(motion_b)
     vals = keys("TIMAR B take 1 shapes", 'key_blocks["BrowUp"].value')[1]
     assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-5)
     assert len(keys("TIMAR A take 1 shapes", 'key_blocks["Smile"].value')[0]) == 75
     s.speaker_a.motion_file = ""
-    with pytest.raises(generation.GenerationError, match="FLAME motion file"):
+    with pytest.raises(GenerationError, match="FLAME motion file"):
         ops_generate.build_job(scene, 'B')
 
 
