@@ -420,3 +420,54 @@ def test_quitting_mid_run_exits_cleanly(tmp_path, long_audio_pair, tiny_checkpoi
     reader.join(10)
     assert proc.returncode == 0, "".join(lines)[-3000:]
     assert "quitting mid-run" in "".join(lines)
+
+
+def _panel_line(context=None) -> str | None:
+    """The status line the Generate panel draws when no run is going (None: no line)."""
+    from types import SimpleNamespace
+    from unittest import mock
+    from timar_blender import ui
+    layout = mock.MagicMock()
+    ui.VIEW3D_PT_timar_generate.draw(SimpleNamespace(layout=layout), context or bpy.context)
+    texts = [c[2].get("text") for c in layout.mock_calls if c[0].endswith("label")]
+    return texts[-1] if texts else None
+
+
+def _drain(job, cancel_after: int | None = None):
+    for _ in range(20000):
+        if jobs.poll() is None:
+            return
+        if cancel_after is not None and job.progress.turns_done >= cancel_after:
+            jobs.cancel()
+        job.worker.thread.join(0.02)
+    raise AssertionError("the run did not end")
+
+
+def test_panel_line_says_how_each_run_ended(scene, long_audio_pair):
+    """After a run the panel's line is its outcome, never the last progress text."""
+    wm = bpy.context.window_manager
+    # done (the operator's synchronous path)
+    assert bpy.ops.timar.generate() == {'FINISHED'}
+    done = wm.timar_progress.text
+    assert done.startswith("Done: 3/3 turns") and "TIMAR A take 1" in done, done
+    assert _panel_line() == done and not wm.timar_progress.running
+    # cancelled mid-run (the threaded path)
+    scene.timar.speaker_a.audio, scene.timar.speaker_b.audio = long_audio_pair
+    job = ops_generate.build_job(scene)
+    jobs.start(job, use_timer=False)
+    _drain(job, cancel_after=2)
+    p = job.progress
+    assert job.state == "cancelled" and 2 <= p.turns_done < p.turns_total == 150
+    line = wm.timar_progress.text
+    assert line == (f"Cancelled: kept {p.turns_done} of {p.turns_total} turns "
+                    "(TIMAR A take 2, TIMAR B take 2)"), line
+    assert "RTF" not in line and _panel_line() == line
+    # failed: a head removed before its first turn arrived
+    job = ops_generate.build_job(scene)
+    bpy.data.objects.remove(bpy.data.objects["TIMAR B"])
+    jobs.start(job, use_timer=False)
+    _drain(job)
+    assert job.state == "error"
+    line = wm.timar_progress.text
+    assert line.startswith("Failed: the head 'TIMAR B' was removed"), line
+    assert _panel_line() == line
