@@ -21,7 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import bpy  # noqa: E402
 
 from timar_blender import scene_setup  # noqa: E402
-from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset, take as rig_take, targets as rig_targets  # noqa: E402,F401
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402,F401
+from timar_blender.rig import take as rig_take, targets as rig_targets  # noqa: E402,F401
 from timar_blender.rig.head import resolve_head  # noqa: E402,F401
 from timar_blender.testing import synthetic_motion  # noqa: E402
 

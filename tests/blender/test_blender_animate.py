@@ -21,7 +21,8 @@ bpy = pytest.importorskip("bpy")
 from timar_blender import scene_setup, sequencer  # noqa: E402
 from timar_blender.core import assets as core_assets  # noqa: E402
 from timar_blender.errors import PresetError, RigError  # noqa: E402
-from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset, take as rig_take, targets as rig_targets  # noqa: E402,F401
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402,F401
+from timar_blender.rig import take as rig_take, targets as rig_targets  # noqa: E402,F401
 from timar_blender.rig.head import resolve_head  # noqa: E402,F401
 from timar_blender.testing import synthetic_motion  # noqa: E402
 

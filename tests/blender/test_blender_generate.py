@@ -20,18 +20,13 @@ import pytest  # noqa: E402
 bpy = pytest.importorskip("bpy")
 
 from timar_blender import generation, jobs, model_choice, ops_generate, prefs  # noqa: E402
-from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset, take as rig_take, targets as rig_targets  # noqa: E402,F401
-from timar_blender.rig.head import resolve_head  # noqa: E402,F401
 from timar_blender.core import TimarError  # noqa: E402
 from timar_blender.errors import GenerationError  # noqa: E402
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402
+from timar_blender.rig import targets as rig_targets  # noqa: E402
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
-from blender_setup import demo_scene, registered_addon  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def addon():
-    yield from registered_addon()
+from blender_setup import addon, demo_scene  # noqa: E402,F401
 
 
 def reset_prefs():

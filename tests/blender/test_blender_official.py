@@ -22,7 +22,7 @@ bpy = pytest.importorskip("bpy")
 from timar_blender import jobs, model_choice, ops_generate, prefs  # noqa: E402
 from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset, targets as rig_targets  # noqa: E402
 
-from blender_setup import demo_scene, registered_addon  # noqa: E402
+from blender_setup import addon, demo_scene  # noqa: E402,F401
 
 # width 128 = 2 heads of 64; speech features 32 wide = the tiny wav2vec2's hidden size
 SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)
@@ -39,11 +39,6 @@ def official_files(tmp_path_factory):
                             args=release_args(model="tiny"))
     speech = write_speech_model(folder / "wav2vec2-large-960h-lv60-self", "tiny", seed=2)
     return release, speech
-
-
-@pytest.fixture(scope="module")
-def addon():
-    yield from registered_addon()
 
 
 @pytest.fixture
