@@ -177,7 +177,8 @@ def _show_progress(job: Job) -> None:
 
 def _in_window(op, **kwargs) -> None:
     """Call an operator from a timer with a window in the context (status bar reports,
-    undo pushes); quietly skipped where that is impossible (tests, no UI)."""
+    undo pushes); where that is impossible (not registered, no window) a console line
+    says so instead."""
     try:
         windows = bpy.context.window_manager.windows
         if len(windows) and bpy.context.window is None:
