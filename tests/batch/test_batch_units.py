@@ -44,7 +44,7 @@ def test_csv_manifest_resolves_paths_and_names(tmp_path):
 def test_manifest_motion_column_is_a_file_compared_by_content(tmp_path):
     """motion_b: a FLAME npz for head B, resolved like the audio and, like the audio,
     compared by content on a re-run (replaced at the same path = redo)."""
-    from timar_blender.batch.dialogue import input_contents
+    from timar_blender.batch.settings import input_contents
 
     (tmp_path / "m.csv").write_text("audio_a,audio_b,motion_b\nx.wav,y.wav,real/b.npz\n")
     (d,) = batch_manifest.load_manifest(tmp_path / "m.csv")
@@ -133,7 +133,7 @@ def test_resolution_and_times():
 
 # ------------------------------------------------------------------ completeness
 def _settings(tmp_path, render=False):
-    from timar_blender.batch.dialogue import BatchSettings
+    from timar_blender.batch.settings import BatchSettings
     return BatchSettings(out=tmp_path, checkpoint=str(tmp_path / "ck.pt"), render=render)
 
 
@@ -158,7 +158,7 @@ def test_completion_needs_ok_report_same_settings_and_files(tmp_path):
 
 
 def test_checkpoint_is_known_by_its_content(tmp_path):
-    from timar_blender.batch.dialogue import BatchSettings
+    from timar_blender.batch.settings import BatchSettings
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "m.pt").write_bytes(b"weights 1")
     (tmp_path / "m.pt").write_bytes(b"weights 1")

@@ -20,13 +20,14 @@ from pathlib import Path
 from .. import core, generation, jobs, site_packages
 from ..errors import ManifestError
 from .contact import parse_contact_range
-from .dialogue import BatchSettings, process
+from .dialogue import process
 from .lock import DialogueLock
 from .manifest import (check_unique, load_manifest, make_dialogue, parse_shard,
                        sample_dialogue, select_shard)
 from .outputs import Outputs, completion, write_json
 from .progress import BatchProgress
 from .render import ENGINES, RenderOptions, parse_resolution
+from .settings import BatchSettings
 
 PROG = "python -m timar_blender.batch"
 
