@@ -96,7 +96,9 @@ def test_manifest_and_zip(built_zips, platform):
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
         manifest = tomllib.loads(z.read("blender_manifest.toml").decode())
-    for need in ("__init__.py", "core.py", "sequencer.py", "torch_plan.py",
+    for need in ("__init__.py", "core.py", "errors.py", "sequencer.py", "torch_plan.py",
+                 "rig/__init__.py", "rig/preset.py", "rig/take.py", "batch/__init__.py",
+                 "batch/__main__.py", "batch/cli.py", "batch/render.py",
                  "model_core/generate.py", "model_core/errors.py", "model_core/official.py",
                  "assets/rigs/flame.json", "assets/rigs/timar_demo.json",
                  "assets/rigs/examples/custom_example.json",
