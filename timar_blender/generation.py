@@ -73,7 +73,7 @@ def get_model(checkpoint: str | None, device: str, speech_model_dir: str | None 
     if key not in _MODELS:
         _MODELS.clear()
         _MODELS[key] = core.checkpoint_module().load_model(checkpoint or None, device,
-                                                       speech_model_dir)
+                                                           speech_model_dir)
     return _MODELS[key]
 
 
