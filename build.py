@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from buildtools import runtime_files, wheels  # noqa: E402
 
 REQUIRED = ("__init__.py", "blender_manifest.toml", "core.py", "sequencer.py",
-            "torch_plan.py", "model_core/__init__.py", "model_core/generate.py",
+            "torch_plan.py", "rig/take.py", "batch/__main__.py",
+            "model_core/__init__.py", "model_core/generate.py",
             "assets/rigs/flame.json", "assets/rigs/timar_demo.json")
 NOT_RUNTIME = ("model_core/train.py", "model_core/evaluation/", "model_core/corpus/",
                "assets/MODEL_CARD.md", "assets/readme_frame.png", "tests/", "buildtools/")

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""What goes into the extension zip: the add-on's own modules, the part of ``model_core``
-they reach (followed through imports, so training, evaluation and the corpus synthesiser
-stay out), and the assets read at run time. Standard library only."""
+"""What goes into the extension zip: the add-on's own modules (its packages ``rig/`` and
+``batch/`` included), the part of ``model_core`` they reach (followed through their import
+statements, so training, evaluation and the corpus synthesiser stay out), and the assets
+read at run time. Standard library only."""
 from __future__ import annotations
 
 import ast
@@ -15,14 +16,6 @@ CORE = "model_core"
 RUNTIME_ASSETS = ("rigs", "sample/sample_speaker1.wav", "sample/sample_speaker2.wav",
                   "sample/README.md", "timar_small.pt")
 SKIP_PARTS = {"__pycache__", ".pytest_cache"}
-
-
-BY_NAME = {"import_module", "_sub"}     # calls that import a module by its name
-
-
-def _callee(call: ast.Call) -> str:
-    f = call.func
-    return f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
 
 
 def _module_file(root: Path, dotted: str) -> Path | None:
@@ -41,9 +34,9 @@ def _dotted(root: Path, path: Path) -> str:
 
 
 def _referenced(root: Path, path: Path) -> set[str]:
-    """model_core modules one file names: its imports (absolute, relative, and the add-on's
-    ``from . import model_core``) and the module names given to importlib (the add-on
-    imports some model_core modules by name: ``core._sub("audio")``)."""
+    """model_core modules one file names in its import statements: absolute (``from
+    model_core import audio``), relative, and the add-on's vendored ``from .model_core
+    import audio`` (core.py imports both ways; the torch-needing modules inside functions)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     me = _dotted(root, path)
     package = me if path.name == "__init__.py" else me.rpartition(".")[0]
@@ -60,22 +53,21 @@ def _referenced(root: Path, path: Path) -> set[str]:
                 mod = node.module or ""
             found.add(mod)
             found.update(f"{mod}.{a.name}" for a in node.names)
-        elif isinstance(node, ast.Call) and _callee(node) in BY_NAME:
-            for arg in node.args:
-                for c in ast.walk(arg):
-                    if isinstance(c, ast.Constant) and isinstance(c.value, str):
-                        text = c.value.strip(".")
-                        if text and all(p.isidentifier() for p in text.split(".")):
-                            found.add(f"{CORE}.{text}")
     # The add-on vendors model_core inside itself: timar_blender.model_core == model_core.
     prefix = f"{ADDON}.{CORE}"
     found = {CORE + m[len(prefix):] if m.startswith(prefix) else m for m in found}
     return {m for m in found if m.split(".")[0] == CORE and _module_file(root, m)}
 
 
+def addon_modules(root: Path) -> list[Path]:
+    """The add-on's own .py files, its sub-packages included."""
+    return sorted(p for p in (root / ADDON).rglob("*.py")
+                  if not SKIP_PARTS & set(p.parts) and CORE not in p.relative_to(root / ADDON).parts)
+
+
 def core_modules(root: Path) -> list[Path]:
     """The model_core files the add-on can reach, each package's __init__ included."""
-    todo = sorted((root / ADDON).glob("*.py"))
+    todo = addon_modules(root)
     seen: set[Path] = set()
     core: set[Path] = set()
     while todo:
@@ -96,7 +88,7 @@ def core_modules(root: Path) -> list[Path]:
 def runtime_files(root: Path) -> list[tuple[Path, str]]:
     """(source file, path inside the zip) for everything the extension ships, the add-on's
     modules at the zip's root."""
-    out = [(p, p.name) for p in sorted((root / ADDON).glob("*.py"))]
+    out = [(p, p.relative_to(root / ADDON).as_posix()) for p in addon_modules(root)]
     out += [(p, p.relative_to(root).as_posix()) for p in core_modules(root)]
     for item in RUNTIME_ASSETS:
         src = root / "assets" / item

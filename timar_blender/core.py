@@ -1,62 +1,55 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The one import of model_core: vendored inside the extension (packaged) or at the
-repository root (checkout, tests). Modules that need torch are imported on first use, so
-the add-on registers and its panel works before PyTorch is installed."""
+"""The add-on's one door into ``model_core``, written as plain imports a reader (or an IDE)
+can follow.
+
+``model_core`` is vendored inside the extension by build.py (``timar_blender.model_core``,
+"packaged") and sits at the repository root in a checkout (tests, batch runs from the
+repository). The modules imported at the top are torch-free, so the add-on registers and
+draws its panel before PyTorch is installed; the two that import torch (``checkpoint`` and
+``generate``) are imported by the functions below on first use."""
 from __future__ import annotations
 
-import importlib
+from pathlib import Path
 
-try:
-    from . import model_core as mc  # packaged extension
-except ImportError:
-    import model_core as mc  # repository checkout
+PACKAGED = (Path(__file__).resolve().parent / "model_core").is_dir()
 
-from importlib import import_module
+if PACKAGED:
+    from .model_core import (assets, audio, audio_stream, constants, errors, flame, limits,
+                             outputs, speech_model)
+else:
+    from model_core import (assets, audio, audio_stream, constants, errors, flame,  # noqa: F401
+                            limits, outputs, speech_model)
 
-errors = import_module(mc.__name__ + ".errors")
-outputs = import_module(mc.__name__ + ".outputs")   # bpy- and torch-free
-limits = import_module(mc.__name__ + ".limits")
 TimarError = errors.TimarError
-AudioError = errors.AudioError
-MotionFileError = errors.MotionFileError
-CheckpointError = errors.CheckpointError
-DeviceError = errors.DeviceError
 
 
-def _sub(name: str):
-    return importlib.import_module(f"{mc.__name__}.{name}")
+def checkpoint_module():
+    """``model_core.checkpoint`` (imports torch): ``load_model(path, device, speech_dir)``."""
+    if PACKAGED:
+        from .model_core import checkpoint
+    else:
+        from model_core import checkpoint
+    return checkpoint
 
 
-def mc_audio():
-    return _sub("audio")
-
-
-def mc_flame():
-    return _sub("flame")
-
-
-def mc_checkpoint():
-    return _sub("checkpoint")
-
-
-def mc_generate():
-    return _sub("generate")
-
-
-def mc_speech_model():
-    """Where the official weights' speech model lives (torch-free)."""
-    return _sub("speech_model")
+def generate_module():
+    """``model_core.generate`` (imports torch): ``DialogueGenerator``, ``GenerationOptions``."""
+    if PACKAGED:
+        from .model_core import generate
+    else:
+        from model_core import generate
+    return generate
 
 
 def load_audio(path: str):
     """16 kHz mono float32, or AudioError with a one-line message."""
-    return mc_audio().load_audio(path)
+    return audio.load_audio(path)
 
 
 def load_motion_npz(path: str):
-    return mc_flame().load_motion_npz(path)
+    return flame.load_motion_npz(path)
 
 
 def truncation_warning(path: str, label: str) -> str | None:
     """A warning when a WAV file ends before its header says (a cut-short copy)."""
-    return _sub("audio_stream").truncation_warning(path, label)
+    return audio_stream.truncation_warning(path, label)

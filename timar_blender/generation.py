@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Running the model, without bpy: a request, its checks, the take/turn loop and a worker
-thread that sends messages through a queue. The main thread (jobs.py) writes keys."""
+thread that sends typed messages (messages.py) through a queue. The main thread (jobs.py)
+writes keys."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,15 +11,16 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable
 
 import numpy as np
 
 from . import core
+from .errors import GenerationError
+from .messages import Cancelled, Failed, Finished, Message, TakeDone, TurnDone
 
-
-class GenerationError(Exception):
-    """A problem the user must fix before generating; str() is a one-line message."""
+__all__ = ["GenerationError", "GenerationProgress", "Request", "Worker", "check_torch",
+           "get_model", "prepare", "run", "torch_available"]
 
 
 @dataclass
@@ -34,20 +36,11 @@ class Request:
     temperature: float = 1.0
     seed: int = 0
     takes: int = 1
-    # (take index) -> iterable of turns instead of the model. Nothing in the add-on or its
-    # tests sets it any more (they run the real tiny model); kept because batch_dialogue.py
-    # passes ``stream_override`` here.
-    stream_factory: Callable[[int], Iterable] | None = None
     model: object = None
     # wav2vec2 folder for official-layout weights (TIMAR.pth); None: $TIMAR_SPEECH_MODEL
     speech_model_dir: str | None = None
     # time constant (model frames) of the sampling noise; 0 = independent per frame (paper)
     noise_time_constant: float = 0.0
-
-
-# Kept for batch_dialogue.py, which passes it as ``Request.stream_factory``; always None
-# in the add-on (see Request.stream_factory).
-stream_override: Callable[[int], Iterable] | None = None
 
 
 def torch_available() -> bool:
@@ -79,27 +72,24 @@ def get_model(checkpoint: str | None, device: str, speech_model_dir: str | None 
     key = (checkpoint or "", device, stamp, speech_model_dir or "")
     if key not in _MODELS:
         _MODELS.clear()
-        _MODELS[key] = core.mc_checkpoint().load_model(checkpoint or None, device,
-                                                       speech_model_dir)
+        _MODELS[key] = core.checkpoint_module().load_model(checkpoint or None, device,
+                                                           speech_model_dir)
     return _MODELS[key]
 
 
 def prepare(request: Request) -> Request:
     """Everything that can fail before the first turn: torch, device, model."""
-    if request.stream_factory is None:
-        check_torch(request.device)
-        try:
-            request.model = get_model(request.checkpoint, request.device,
-                                      request.speech_model_dir)
-        except ImportError as exc:
-            raise GenerationError(f"the TIMAR core cannot load the model ({exc})") from None
+    check_torch(request.device)
+    try:
+        request.model = get_model(request.checkpoint, request.device,
+                                  request.speech_model_dir)
+    except ImportError as exc:
+        raise GenerationError(f"the TIMAR core cannot load the model ({exc})") from None
     return request
 
 
 def _stream(request: Request, take: int):
-    if request.stream_factory is not None:
-        return request.stream_factory(take), None
-    gen_mod = core.mc_generate()
+    gen_mod = core.generate_module()
     opts = gen_mod.GenerationOptions(
         context_turns=request.context_turns, steps=request.steps,
         temperature=request.temperature, seed=request.seed + take, device=request.device,
@@ -110,23 +100,23 @@ def _stream(request: Request, take: int):
                       motion_b=request.motion_b), gen
 
 
-def run(request: Request, emit: Callable[[tuple], None], cancel: threading.Event) -> None:
-    """Generate every take, emitting ("turn", take, turn), ("take_done", take, warnings),
-    then ("done",) or ("cancelled",) or ("error", message)."""
+def run(request: Request, emit: Callable[[Message], None], cancel: threading.Event) -> None:
+    """Generate every take, emitting TurnDone per turn and TakeDone per take, then Finished,
+    Cancelled or Failed (with the traceback when it is a bug)."""
     try:
         for take in range(request.takes):
             turns, gen = _stream(request, take)
             for turn in turns:
-                emit(("turn", take, turn))
+                emit(TurnDone(take, turn))
                 if cancel.is_set():
-                    emit(("cancelled",))
+                    emit(Cancelled())
                     return
-            emit(("take_done", take, list(getattr(gen, "warnings", []))))
-        emit(("done",))
-    except core.TimarError as exc:
-        emit(("error", str(exc)))
-    except Exception as exc:  # a bug: keep the traceback for the console
-        emit(("error", f"generation failed: {exc!r}", traceback.format_exc()))
+            emit(TakeDone(take, list(gen.warnings)))
+        emit(Finished())
+    except core.TimarError as exc:      # UserError included
+        emit(Failed(str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a bug: the traceback goes to the console
+        emit(Failed(f"generation failed: {exc!r}", traceback.format_exc()))
 
 
 class Worker:
@@ -155,6 +145,7 @@ class Worker:
         return not self.thread.is_alive()
 
     def messages(self):
+        """The messages queued so far (typed, messages.py), without waiting."""
         while True:
             try:
                 yield self.queue.get_nowait()
@@ -163,7 +154,8 @@ class Worker:
 
 
 @dataclass
-class Progress:
+class GenerationProgress:
+    """How far a generation is: turns, time, audio covered; ``text()`` is the panel's line."""
     turns_done: int = 0
     turns_total: int = 0
     elapsed: float = 0.0

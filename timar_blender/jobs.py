@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A generation on the main thread's side: the heads it writes, the turn messages it
-applies, progress, and the two ways to run it.
+"""A generation on the main thread's side: the heads it writes, the worker's messages it
+applies (messages.py), progress, and the two ways to run it.
 
 - Interactive: ``start(job)`` launches the worker thread and registers ``poll`` as a
   ``bpy.app.timers`` callback that drains the queue and writes each turn as it arrives.
@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
+from typing import Callable
 
 import bpy
 import numpy as np
 
-from . import core, generation
-from .animate import TakeSettings, TakeWriter, resolve_head
-from .rigs import Preset
+from . import generation
+from .core import TimarError
+from .errors import GenerationError
+from .messages import Cancelled, Failed, Finished, Message, TakeDone, TurnDone
+from .rig.head import resolve_head
+from .rig.preset import Preset
+from .rig.take import TakeSettings, TakeWriter
 
 POLL_INTERVAL = 0.1
 
@@ -37,34 +43,53 @@ class Job:
     start_frame: int
     settings: TakeSettings
     writers: dict = field(default_factory=dict)        # (take, label) -> TakeWriter
-    progress: generation.Progress = field(default_factory=generation.Progress)
+    progress: generation.GenerationProgress = field(
+        default_factory=generation.GenerationProgress)
     warnings: list = field(default_factory=list)
     error: str | None = None
     state: str = "running"                              # running, done, cancelled, error
     started: float = field(default_factory=time.monotonic)
     worker: generation.Worker | None = None
+    # called with the progress after each turn is written (the batch's progress lines)
+    on_turn: Callable[[generation.GenerationProgress], None] | None = None
 
-    def handle(self, msg) -> None:
-        kind = msg[0]
-        if kind == "turn":
-            self._write_turn(msg[1], msg[2])
-        elif kind == "take_done":
-            self.warnings += [w for w in msg[2] if w not in self.warnings]
-        elif kind == "done":
+    def handle(self, msg: Message) -> None:
+        """Apply one worker message (messages.py)."""
+        if isinstance(msg, TurnDone):
+            self._write_turn(msg.take, msg.turn)
+            if self.on_turn is not None:
+                self.on_turn(self.progress)
+        elif isinstance(msg, TakeDone):
+            self.warnings += [w for w in msg.warnings if w not in self.warnings]
+        elif isinstance(msg, Finished):
             self.state = "done"
-        elif kind == "cancelled":
+        elif isinstance(msg, Cancelled):
             self.state = "cancelled"
-        elif kind == "error":
-            self.state, self.error = "error", msg[1]
-            if len(msg) > 2:
-                print(msg[2])
+        elif isinstance(msg, Failed):
+            self.fail(msg.message, msg.traceback)
+        else:
+            raise TypeError(f"not a worker message: {msg!r}")
+
+    def fail(self, message: str, trace: str | None = None) -> None:
+        """End in error; a bug's traceback goes to the console."""
+        self.state, self.error = "error", message
+        if trace:
+            print(trace, flush=True)
+
+    def fail_with(self, exc: Exception) -> None:
+        """End in error from an exception raised on this side: a user error as its line,
+        anything else (a bug) with its traceback."""
+        if isinstance(exc, TimarError):      # the add-on's UserError or the core's
+            self.fail(str(exc))
+        else:
+            self.fail(f"writing the keys failed: {exc!r}", traceback.format_exc())
 
     def _write_turn(self, take: int, turn) -> None:
         scene = bpy.data.scenes[self.scene_name]
         for target in self.heads:    # checked before any action is made for it
             motion = turn.motion_a if target.label == "A" else turn.motion_b
             if not np.isfinite(motion).all():
-                raise core.TimarError(
+                raise GenerationError(
                     f"the model produced NaN or infinite motion at turn {int(turn.index) + 1} "
                     "(broken weights or an extreme option); check the model and the options")
         for target in self.heads:
@@ -74,7 +99,8 @@ class Job:
             if writer is None:
                 head = bpy.data.objects.get(target.head_name)
                 if head is None:
-                    raise RuntimeError(f"the head '{target.head_name}' was removed")
+                    raise GenerationError(f"the head '{target.head_name}' was removed "
+                                          "while it was generated")
                 rig = resolve_head(head, target.preset)
                 settings = TakeSettings(**{**self.settings.__dict__,
                                            "seed": self.settings.seed + 101 * take
@@ -104,6 +130,20 @@ class Job:
         takes = ", ".join(self.take_names) or "no keys"
         return f"TIMAR: {self.state} ({self.progress.text()}): {takes}"
 
+    def outcome(self) -> str:
+        """How the run ended, for the panel's status line and the status bar."""
+        takes = ", ".join(self.take_names)
+        p = self.progress
+        if self.state == "cancelled":
+            return (f"Cancelled: kept {p.turns_done} of {p.turns_total} turns "
+                    f"({takes or 'nothing written'})")
+        if self.state == "error":
+            return f"Failed: {self.error}" + (f" (kept the partial take: {takes})"
+                                              if takes else "")
+        if self.state == "done":
+            return f"Done: {p.text()} ({takes or 'no keys'})"
+        return p.text()
+
 
 _job: Job | None = None
 _lock = threading.Lock()
@@ -123,11 +163,12 @@ def _progress_props():
 
 
 def _show_progress(job: Job) -> None:
+    """The panel's bar and line: progress while running, then how the run ended."""
     props = _progress_props()
     if props is not None:
         props.running = job.state == "running"
         props.factor = job.progress.factor
-        props.text = job.progress.text()
+        props.text = job.progress.text() if job.state == "running" else job.outcome()
     for window in getattr(bpy.context.window_manager, "windows", []):
         for area in window.screen.areas:
             if area.type in {'VIEW_3D', 'PREFERENCES'}:
@@ -136,7 +177,8 @@ def _show_progress(job: Job) -> None:
 
 def _in_window(op, **kwargs) -> None:
     """Call an operator from a timer with a window in the context (status bar reports,
-    undo pushes); quietly skipped where that is impossible (tests, no UI)."""
+    undo pushes); where that is impossible (not registered, no window) a console line
+    says so instead."""
     try:
         windows = bpy.context.window_manager.windows
         if len(windows) and bpy.context.window is None:
@@ -144,8 +186,8 @@ def _in_window(op, **kwargs) -> None:
                 op(**kwargs)
         else:
             op(**kwargs)
-    except Exception:  # noqa: BLE001 - not registered (tests) or no context
-        pass
+    except (RuntimeError, AttributeError, TypeError) as exc:   # not registered, no context
+        print(f"TIMAR: could not call {kwargs or 'an operator'} from the timer: {exc}")
 
 
 def _report(kind: str, message: str) -> None:
@@ -160,11 +202,9 @@ def _finish(job: Job) -> None:
         job.discard_empty_takes()
     _show_progress(job)
     if job.state == "error":
-        _report('ERROR', job.error + (f" (kept the partial take: {', '.join(job.take_names)})"
-                                      if job.writers else ""))
+        _report('ERROR', job.outcome())
     elif job.state == "cancelled":
-        _report('WARNING', f"cancelled: kept {job.progress.turns_done} turns "
-                           f"({', '.join(job.take_names) or 'nothing written'})")
+        _report('WARNING', job.outcome())
     else:
         for w in job.warnings:
             _report('WARNING', w)
@@ -189,9 +229,9 @@ def poll():
     try:
         for msg in job.worker.messages():
             job.handle(msg)
-    except Exception as exc:  # noqa: BLE001 - e.g. a head deleted mid-run
+    except Exception as exc:  # noqa: BLE001 - a head deleted mid-run, or a bug (traceback)
         job.worker.cancel()
-        job.state, job.error = "error", str(exc)
+        job.fail_with(exc)
     job.progress.elapsed = time.monotonic() - job.started
     if job.state != "running":
         if job.worker.thread.is_alive() and job.state == "error":
@@ -208,7 +248,7 @@ def start(job: Job, use_timer: bool = True) -> Job:
     global _job
     with _lock:
         if is_running():
-            raise generation.GenerationError("a TIMAR generation is already running")
+            raise GenerationError("a TIMAR generation is already running")
         _job = job
     job.started = time.monotonic()
     job.worker = generation.Worker(job.request).start()
@@ -238,13 +278,14 @@ def run_sync(job: Job) -> Job:
 
     try:
         generation.run(job.request, emit, threading.Event())
-    except Exception as exc:  # noqa: BLE001 - writing failed
-        job.state, job.error = "error", str(exc)
+    except Exception as exc:  # noqa: BLE001 - writing failed: a user error, or a bug (traceback)
+        job.fail_with(exc)
     finally:
         if job.state == "error":
             job.discard_empty_takes()
         wm.progress_end()
         job.progress.elapsed = time.monotonic() - job.started
+        _show_progress(job)
     return job
 
 

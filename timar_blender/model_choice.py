@@ -5,17 +5,18 @@ Precedence: a **Checkpoint** set in the scene's Options panel wins (it is saved 
 .blend, so a project can pin its model); otherwise the model chosen in the preferences:
 the bundled model, the official TIMAR weights (``TIMAR.pth`` plus the wav2vec2 folder), or
 a custom checkpoint. The preferences' wav2vec2 folder is also handed to a scene or custom
-checkpoint, since either may be an official-layout file. No torch import here unless the
-checklist is asked to load it."""
+checkpoint, since either may be an official-layout file. Nothing here imports torch: the
+checklist (model_core.speech_model) only looks at files and packages, so it runs on every
+draw of the preferences."""
 from __future__ import annotations
 
-import sys
 import textwrap
 from dataclasses import dataclass
 
 import bpy
 
 from . import core, generation
+from .errors import GenerationError
 
 BUNDLED, OFFICIAL, CUSTOM, SCENE = 'BUNDLED', 'OFFICIAL', 'CUSTOM', 'SCENE'
 MODEL_ITEMS = [
@@ -47,15 +48,15 @@ def resolve(prefs, scene_checkpoint: str = "") -> ModelChoice:
         return ModelChoice(SCENE, _path(scene_checkpoint), speech)
     kind = prefs.model_source if prefs is not None else BUNDLED
     if kind == OFFICIAL:
-        problems = official_problems(prefs, load=True)
+        problems = official_problems(prefs)
         if problems:
-            raise generation.GenerationError(
+            raise GenerationError(
                 "the official TIMAR weights are not set up (Preferences > Add-ons > TIMAR "
                 "for Blender): " + "; ".join(problems))
         return ModelChoice(OFFICIAL, _path(prefs.official_checkpoint), speech)
     if kind == CUSTOM:
         if not prefs.custom_checkpoint:
-            raise generation.GenerationError(
+            raise GenerationError(
                 "the model is set to Custom checkpoint but no file is chosen: pick one in "
                 "Preferences > Add-ons > TIMAR for Blender")
         return ModelChoice(CUSTOM, _path(prefs.custom_checkpoint), speech)
@@ -71,16 +72,15 @@ def describe(prefs, scene_checkpoint: str = "") -> str:
     return f"Model: {names[kind]} (Preferences)"
 
 
-def official_problems(prefs, load: bool = False) -> list[str] | None:
-    """``speech_model.setup_problems`` for the preferences' paths, one line per problem (empty:
-    ready). The check imports torch: without ``load`` it returns None until torch has been
-    imported (keeps the preferences from freezing on first draw)."""
+def official_problems(prefs) -> list[str]:
+    """What keeps the official weights from loading with the preferences' paths, one line
+    per problem (empty: ready): PyTorch, then ``speech_model.setup_problems`` (files and the
+    transformers package, found without importing anything)."""
+    problems = []
     if not generation.torch_available():
-        return ["PyTorch is not installed (Install PyTorch, in these preferences)"]
-    if not load and "torch" not in sys.modules:
-        return None
-    return core.mc_speech_model().setup_problems(_path(prefs.official_checkpoint),
-                                                 _path(prefs.speech_model_dir))
+        problems.append("PyTorch is not installed (Install PyTorch, in these preferences)")
+    return problems + core.speech_model.setup_problems(_path(prefs.official_checkpoint),
+                                                       _path(prefs.speech_model_dir))
 
 
 def draw(layout, prefs) -> None:
@@ -102,13 +102,10 @@ def draw(layout, prefs) -> None:
 def _draw_checklist(layout, prefs) -> None:
     problems = official_problems(prefs)
     col = layout.column(align=True)
-    if problems is None:
-        col.label(text="Setup not checked yet (PyTorch loads on first use)", icon='QUESTION')
-        col.operator("timar.check_torch", text="Check Setup", icon='FILE_REFRESH')
-        return
     if not problems:
         col.label(text="TIMAR.pth found", icon='CHECKMARK')
-        col.label(text=f"{core.mc_speech_model().SPEECH_MODEL_NAME.split('/')[-1]} folder found", icon='CHECKMARK')
+        col.label(text=f"{core.speech_model.SPEECH_MODEL_NAME.split('/')[-1]} folder found",
+                  icon='CHECKMARK')
         col.label(text="transformers importable in Blender's Python", icon='CHECKMARK')
         return
     for problem in problems:

@@ -9,20 +9,21 @@ writes turns from a timer; ``execute`` (scripts, ``blender -b``) runs synchronou
 import bpy
 from bpy.props import EnumProperty, StringProperty
 
-from . import core, generation, jobs, model_choice, prefs, rigs
-from .animate import RigError, TakeSettings, resolve_head
-
-USER_ERRORS = (core.TimarError, generation.GenerationError, RigError, rigs.PresetError)
+from . import core, generation, jobs, model_choice, prefs
+from .errors import GenerationError
+from .rig.head import resolve_head
+from .rig.preset import get_preset
+from .rig.take import TakeSettings
 
 
 def _audio(sp, label: str):
     if not sp.audio:
-        raise generation.GenerationError(f"speaker {label}: choose an audio file")
+        raise GenerationError(f"speaker {label}: choose an audio file")
     return core.load_audio(bpy.path.abspath(sp.audio))
 
 
 def _target(sp, label: str) -> jobs.HeadTarget:
-    preset = rigs.get_preset(sp.preset, bpy.path.abspath(sp.mapping_file))
+    preset = get_preset(sp.preset, bpy.path.abspath(sp.mapping_file))
     resolve_head(sp.head, preset)   # raises RigError listing what is missing
     return jobs.HeadTarget(label, sp.head.name, preset)
 
@@ -38,10 +39,10 @@ def build_job(scene, target: str = 'BOTH') -> jobs.Job:
     for label in "AB":
         generated = target in ('BOTH', label)
         if generated and sp[label].head is None:
-            raise generation.GenerationError(f"speaker {label}: choose a head object")
+            raise GenerationError(f"speaker {label}: choose a head object")
         if not generated:
             if not sp[label].motion_file:
-                raise generation.GenerationError(
+                raise GenerationError(
                     f"speaker {label}: choose a FLAME motion file (.npz) to preview "
                     f"speaker {'A' if label == 'B' else 'B'} against")
             given[label] = core.load_motion_npz(bpy.path.abspath(sp[label].motion_file))
@@ -97,7 +98,7 @@ class TIMAR_OT_generate(bpy.types.Operator):
     def _build(self, context):
         try:
             return build_job(context.scene, self.target)
-        except USER_ERRORS as exc:
+        except core.TimarError as exc:      # the add-on's UserError or the core's
             self.report({'ERROR'}, str(exc))
             return None
 
@@ -122,7 +123,7 @@ class TIMAR_OT_generate(bpy.types.Operator):
             return {'CANCELLED'}
         try:
             jobs.start(job)
-        except generation.GenerationError as exc:
+        except GenerationError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         self.report({'INFO'}, "TIMAR: generating; the heads fill in turn by turn")

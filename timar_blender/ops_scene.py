@@ -2,21 +2,16 @@
 """Operators for the stage: demo heads, and the dialogue audio in the sequencer."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import bpy
 
-from . import scene_setup
+from . import core, scene_setup
+from .errors import SceneSetupError
 
 
 def sample_audio() -> tuple[str, str] | None:
-    """The bundled sample dialogue (assets/sample), when it is there."""
-    here = Path(__file__).resolve().parent
-    for assets in (here / "assets", here.parent / "assets"):
-        a, b = assets / "sample" / "sample_speaker1.wav", assets / "sample" / "sample_speaker2.wav"
-        if a.is_file() and b.is_file():
-            return str(a), str(b)
-    return None
+    """The bundled sample dialogue (model_core.assets), when it is there."""
+    pair = core.assets.sample_dialogue()
+    return (str(pair[0]), str(pair[1])) if pair else None
 
 
 class TIMAR_OT_add_demo_heads(bpy.types.Operator):
@@ -54,7 +49,7 @@ class TIMAR_OT_add_audio_to_sequencer(bpy.types.Operator):
         try:
             strips = scene_setup.add_audio_to_sequencer(
                 context.scene, s.speaker_a.audio, s.speaker_b.audio, s.start_frame)
-        except scene_setup.SceneSetupError as exc:
+        except SceneSetupError as exc:
             self.report({'ERROR'}, str(exc))
             return {'CANCELLED'}
         self.report({'INFO'}, f"added {len(strips)} sound strips")

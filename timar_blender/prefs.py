@@ -14,27 +14,10 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from . import installer, model_choice, torch_check, torch_plan
+from .site_packages import add_site_packages, site_packages_dir
 
 _install: installer.PipInstall | None = None
 _torch_info: dict = {}
-
-
-def site_packages_dir() -> str:
-    """The extension's own folder for PyTorch (created on demand), one per Python version:
-    a PyTorch built for Blender 5.0's Python 3.11 never shadows 5.2's (3.13)."""
-    name = f"site-packages-{torch_check.python_tag()}"
-    try:
-        return bpy.utils.extension_path_user(__package__, path=name, create=True)
-    except ValueError:  # loaded as a plain add-on (repository checkout, tests)
-        return bpy.utils.user_resource('DATAFILES', path=os.path.join("timar_blender", name),
-                                       create=True)
-
-
-def add_site_packages() -> str:
-    path = site_packages_dir()
-    if path not in sys.path:
-        sys.path.append(path)
-    return path
 
 
 def torch_status(load: bool = False) -> dict:
@@ -151,10 +134,11 @@ def _poll_install():
     if _install is not None:
         torch_status(load=_install.state == "ok")
         kind = 'INFO' if _install.state == "ok" else 'ERROR'
+        message = f"PyTorch install: {_install.phase}"
         try:
-            bpy.ops.timar.report_message(kind=kind, message=f"PyTorch install: {_install.phase}")
-        except Exception:  # noqa: BLE001
-            pass
+            bpy.ops.timar.report_message(kind=kind, message=message)
+        except (RuntimeError, AttributeError) as exc:   # no window, or unregistered meanwhile
+            print(f"TIMAR {kind}: {message} ({exc})")
     return None
 
 

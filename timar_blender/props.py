@@ -5,12 +5,14 @@ import bpy
 from bpy.props import (BoolProperty, EnumProperty, FloatProperty, IntProperty,
                        PointerProperty, StringProperty)
 
-from . import rigs
+from .rig.preset import builtin_presets, load_preset_file
 
 
 def _preset_items():
-    items = [(key, rigs.load_preset_file(path).name, rigs.load_preset_file(path).description)
-             for key, path in rigs.builtin_presets().items()]
+    items = []
+    for key, path in builtin_presets().items():
+        preset = load_preset_file(path)
+        items.append((key, preset.name, preset.description))
     items.append(('CUSTOM', "Custom (JSON file)", "Your own mapping from FLAME channels "
                   "to shape keys and bones, in a JSON file"))
     return items

@@ -11,6 +11,7 @@ from mathutils import Vector
 
 from . import sequencer
 from .demo_head import build_demo_head
+from .errors import SceneSetupError
 
 DEMO_COLLECTION = "TIMAR demo"
 DEMO_WORLD = "TIMAR demo world"
@@ -27,10 +28,6 @@ AIM = (0.0, 0.0, 1.58)  # the camera and lights aim between the faces, just belo
 LIGHTS = (("TIMAR key light", 90.0, 1.0, (-0.9, -1.2, 2.3)),
           ("TIMAR fill light", 35.0, 1.5, (1.2, -1.0, 1.7)),
           ("TIMAR rim light", 70.0, 0.8, (0.0, 1.0, 2.1)))
-
-
-class SceneSetupError(ValueError):
-    """A scene helper cannot do what was asked; the message says why."""
 
 
 def _aim(obj, target):

@@ -93,8 +93,10 @@ class VIEW3D_PT_timar_generate(_TimarPanel, bpy.types.Panel):
         row = layout.row(align=True)
         row.operator("timar.generate", text="A (B from npz)").target = 'A'
         row.operator("timar.generate", text="B (A from npz)").target = 'B'
-        if progress.text:
-            layout.label(text=progress.text, icon='INFO')
+        if progress.text:      # how the last run ended (jobs.Job.outcome)
+            icon = {"Failed": 'ERROR', "Cancelled": 'CANCEL'}.get(progress.text.split(":")[0],
+                                                                 'INFO')
+            layout.label(text=progress.text, icon=icon)
 
 
 classes = (VIEW3D_PT_timar, VIEW3D_PT_timar_speaker_a, VIEW3D_PT_timar_speaker_b,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import pytest  # noqa: E402
 bpy = pytest.importorskip("bpy")
 sf = pytest.importorskip("soundfile")
 
-from timar_blender.batch_mp4 import mp4_tracks  # noqa: E402
+from timar_blender.batch.mp4 import mp4_tracks  # noqa: E402
 
 HAS_AUDIO = bpy.app.build_options.audaspace
 SMALL = ["--resolution", "64x36", "--samples", "1"]
@@ -294,7 +295,11 @@ def test_blender_style_arguments_after_double_dash(tmp_path, audio, tiny_checkpo
 
 
 def test_sample_without_a_model_says_what_to_do(tmp_path, tiny_checkpoint):
-    proc = batch("--sample", "--render", "--out", tmp_path, TIMAR_ASSETS=str(tmp_path))
+    """$TIMAR_ASSETS holds the sample dialogue but no bundled model (one asset locator for
+    both: model_core.assets)."""
+    assets = tmp_path / "assets"
+    shutil.copytree(REPO / "assets" / "sample", assets / "sample")
+    proc = batch("--sample", "--render", "--out", tmp_path, TIMAR_ASSETS=str(assets))
     assert proc.returncode == 2
     assert "the bundled model is missing" in proc.stderr and "--checkpoint" in proc.stderr
     assert not list(tmp_path.glob("sample*"))

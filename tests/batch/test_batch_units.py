@@ -19,10 +19,11 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-from timar_blender import batch, batch_contact, batch_manifest, batch_mp4, batch_outputs  # noqa: E402
-from timar_blender.batch_manifest import ManifestError  # noqa: E402
-from timar_blender.batch_progress import fmt_time  # noqa: E402
-from timar_blender.render import parse_resolution  # noqa: E402
+from timar_blender import batch  # noqa: E402
+from timar_blender.batch import contact as batch_contact, manifest as batch_manifest, mp4 as batch_mp4, outputs as batch_outputs  # noqa: E402
+from timar_blender.errors import ManifestError  # noqa: E402
+from timar_blender.batch.progress import fmt_time  # noqa: E402
+from timar_blender.batch.render import parse_resolution  # noqa: E402
 
 
 # ------------------------------------------------------------------ manifests
@@ -43,7 +44,7 @@ def test_csv_manifest_resolves_paths_and_names(tmp_path):
 def test_manifest_motion_column_is_a_file_compared_by_content(tmp_path):
     """motion_b: a FLAME npz for head B, resolved like the audio and, like the audio,
     compared by content on a re-run (replaced at the same path = redo)."""
-    from timar_blender.batch_dialogue import input_contents
+    from timar_blender.batch.settings import input_contents
 
     (tmp_path / "m.csv").write_text("audio_a,audio_b,motion_b\nx.wav,y.wav,real/b.npz\n")
     (d,) = batch_manifest.load_manifest(tmp_path / "m.csv")
@@ -97,7 +98,7 @@ def test_manifest_file_errors(tmp_path):
 
 
 def test_shards_partition_the_list():
-    ds = [batch_manifest.Dialogue(f"d{i}", "a", "b") for i in range(7)]
+    ds = [batch_manifest.DialogueSpec(f"d{i}", "a", "b") for i in range(7)]
     parts = [batch_manifest.select_shard(ds, i, 3) for i in range(3)]
     assert [i for i, _ in parts[1]] == [1, 4]
     assert sorted(i for p in parts for i, _ in p) == list(range(7))
@@ -132,12 +133,12 @@ def test_resolution_and_times():
 
 # ------------------------------------------------------------------ completeness
 def _settings(tmp_path, render=False):
-    from timar_blender.batch_dialogue import BatchSettings
+    from timar_blender.batch.settings import BatchSettings
     return BatchSettings(out=tmp_path, checkpoint=str(tmp_path / "ck.pt"), render=render)
 
 
 def test_completion_needs_ok_report_same_settings_and_files(tmp_path):
-    d = batch_manifest.Dialogue("talk", "a.wav", "b.wav")
+    d = batch_manifest.DialogueSpec("talk", "a.wav", "b.wav")
     out = batch_outputs.Outputs(tmp_path, "talk")
     s = _settings(tmp_path)
     assert batch_outputs.completion(out, s.describe(d), False) == "not done yet"
@@ -157,7 +158,7 @@ def test_completion_needs_ok_report_same_settings_and_files(tmp_path):
 
 
 def test_checkpoint_is_known_by_its_content(tmp_path):
-    from timar_blender.batch_dialogue import BatchSettings
+    from timar_blender.batch.settings import BatchSettings
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "m.pt").write_bytes(b"weights 1")
     (tmp_path / "m.pt").write_bytes(b"weights 1")
@@ -267,7 +268,7 @@ def test_contact_sheet_shrinks_wide_frames():
 
 # ------------------------------------------------------------------ render child
 def test_render_child_failure_is_one_clear_line(tmp_path):
-    from timar_blender import render
+    from timar_blender.batch import render
     res = render.run_child(str(tmp_path / "none.blend"), render.RenderOptions(), None, [1],
                            str(tmp_path), stall_timeout=120)
     assert not res.ok and "render failed" in res.message and "none.blend" in res.message
@@ -278,7 +279,7 @@ def test_render_child_failure_is_one_clear_line(tmp_path):
 
 def test_readme_manifest_examples_parse(tmp_path):
     import re
-    readme = (Path(batch.__file__).parents[1] / "README.md").read_text()
+    readme = (Path(batch.__file__).parents[2] / "README.md").read_text()
     section = readme.split("\n## Batch rendering")[1].split("\n## ")[0]
     blocks = dict(re.findall(r"```(csv|json)\n(.*?)```", section, re.S))
     for kind, text in blocks.items():

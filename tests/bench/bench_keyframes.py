@@ -20,15 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import bpy  # noqa: E402
 
-from timar_blender import animate, mapping, rigs, scene_setup  # noqa: E402
+from timar_blender import scene_setup  # noqa: E402
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402,F401
+from timar_blender.rig import take as rig_take, targets as rig_targets  # noqa: E402,F401
+from timar_blender.rig.head import resolve_head  # noqa: E402,F401
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
 
 def per_frame_insert(head, preset, motion, start):
     """The naive way: set each value and call keyframe_insert, frame by frame."""
-    rig = animate.resolve_head(head, preset)
-    m = mapping.prepare_motion(motion)
-    shapes, bones = preset.shape_values(m), preset.bone_quaternions(m)
+    rig = resolve_head(head, preset)
+    m = flame_motion.prepare_motion(motion)
+    shapes, bones = rig_targets.shape_values(preset, m), rig_targets.bone_quaternions(preset, m)
     key = rig.mesh.data.shape_keys
     key.animation_data_create()
     rig.armature.animation_data_create()
@@ -56,11 +59,11 @@ def main():
     bpy.ops.wm.read_homefile(use_empty=True)
     bpy.context.scene.render.fps = 25
     head_a, head_b = scene_setup.add_demo_heads(bpy.context.scene)
-    preset = rigs.get_preset("timar_demo")
+    preset = rig_preset.get_preset("timar_demo")
     motion = synthetic_motion(frames, 0)
 
     t = time.perf_counter()
-    w = animate.write_take(head_a, motion, preset, 1, blinks=False)
+    w = rig_take.write_take(head_a, motion, preset, 1, blinks=False)
     bulk = time.perf_counter() - t
     n_keys = frames * (len(w.shape_names) + 4 * len(w.bone_names))
 
@@ -78,8 +81,8 @@ def main():
     print(f"  speed-up: {naive / bulk:.0f}x")
 
     # Interactive generation rewrites the take as each 1 s turn arrives (main thread).
-    rig = animate.resolve_head(head_a, preset)
-    writer = animate.TakeWriter(bpy.context.scene, rig, preset, 1)
+    rig = resolve_head(head_a, preset)
+    writer = rig_take.TakeWriter(bpy.context.scene, rig, preset, 1)
     times = []
     for s in range(0, frames, 25):
         t = time.perf_counter()

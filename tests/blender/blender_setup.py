@@ -4,6 +4,7 @@ test module has imported bpy (and isolated Blender's user folders)."""
 from __future__ import annotations
 
 import bpy
+import pytest
 
 
 def registered_addon():
@@ -19,6 +20,12 @@ def registered_addon():
     jobs.shutdown()
     bpy.context.preferences.addons.remove(entry)
     timar_blender.unregister()
+
+
+@pytest.fixture(scope="module")
+def addon():
+    """The repository's add-on, registered for one test module (import this fixture)."""
+    yield from registered_addon()
 
 
 def demo_scene(audio: list[str], checkpoint: str, context_turns: int, seed: int,

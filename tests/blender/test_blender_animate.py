@@ -18,7 +18,12 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-from timar_blender import animate, fcurves, mapping, rigs, scene_setup, sequencer  # noqa: E402
+from timar_blender import scene_setup, sequencer  # noqa: E402
+from timar_blender.core import assets as core_assets  # noqa: E402
+from timar_blender.errors import PresetError, RigError  # noqa: E402
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402,F401
+from timar_blender.rig import take as rig_take, targets as rig_targets  # noqa: E402,F401
+from timar_blender.rig.head import resolve_head  # noqa: E402,F401
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
 
@@ -69,24 +74,24 @@ def make_flame_head(name="flame head", with_correctives=True):
 # ---------------------------------------------------------------- pure helpers
 
 def test_channel_names_and_rotations():
-    assert mapping.channel_index("exp1") == 0 and mapping.channel_index("Exp50") == 49
-    assert mapping.channel_index("jaw_x") == 50 and mapping.channel_index("neck_z") == 55
+    assert rig_preset.channel_index("exp1") == 0 and rig_preset.channel_index("Exp50") == 49
+    assert rig_preset.channel_index("jaw_x") == 50 and rig_preset.channel_index("neck_z") == 55
     with pytest.raises(ValueError):
-        mapping.channel_index("exp51")
+        rig_preset.channel_index("exp51")
     aa = np.random.default_rng(1).normal(scale=0.4, size=(20, 3))
-    q = mapping.axis_angle_to_quaternion(aa).astype(np.float64)
+    q = flame_motion.axis_angle_to_quaternion(aa).astype(np.float64)
     from mathutils import Quaternion
     for a, qq in zip(aa, q):
         ref = Quaternion(a / np.linalg.norm(a), np.linalg.norm(a))
         assert np.allclose(qq, tuple(ref), atol=1e-6) or np.allclose(qq, -np.array(ref), atol=1e-6)
-        assert np.allclose(mapping.rotation_matrices(a[None])[0], np.array(ref.to_matrix()), atol=1e-6)
+        assert np.allclose(flame_motion.rotation_matrices(a[None])[0], np.array(ref.to_matrix()), atol=1e-6)
 
 
 @pytest.mark.parametrize("fps", [24, 25, 30, 60, 30000 / 1001])
 def test_resample_keeps_time(fps):
     m = synthetic_motion(101)
-    r = mapping.resample(m, fps)
-    assert len(r) == mapping.scene_frame_count(101, fps) == int(np.floor(100 * fps / 25 + 1e-6)) + 1
+    r = flame_motion.resample(m, fps)
+    assert len(r) == flame_motion.scene_frame_count(101, fps) == int(np.floor(100 * fps / 25 + 1e-6)) + 1
     k = len(r) - 1   # the last scene frame's time in model frames, interpolated linearly
     t = k * 25 / fps
     lo = int(np.floor(t))
@@ -97,26 +102,26 @@ def test_resample_keeps_time(fps):
 
 
 def test_procedural_curves_are_prefix_stable():
-    a, b = mapping.blink_curve(200, 25, seed=3), mapping.blink_curve(400, 25, seed=3)
+    a, b = flame_motion.blink_curve(200, 25, seed=3), flame_motion.blink_curve(400, 25, seed=3)
     assert np.array_equal(a, b[:200]) and a.max() == 1.0 and (a > 0.5).mean() < 0.2
-    g1, g2 = mapping.saccade_curve(150, 30, 1), mapping.saccade_curve(300, 30, 1)
+    g1, g2 = flame_motion.saccade_curve(150, 30, 1), flame_motion.saccade_curve(300, 30, 1)
     assert np.array_equal(g1, g2[:150]) and np.abs(g2).max() > 0.01
 
 
 def test_presets_parse_and_reject_bad_files(tmp_path):
-    keys = set(rigs.builtin_presets())
+    keys = set(rig_preset.builtin_presets())
     assert {"flame", "timar_demo", "arkit"} <= keys
-    flame = rigs.get_preset("flame")
+    flame = rig_preset.get_preset("flame")
     assert flame.required_shape_keys() == [f"Exp{i}" for i in range(1, 51)]
     assert flame.required_bones() == ["neck", "jaw"] and len(flame.corrective_names()) == 18
-    example = rigs.load_preset_file(rigs.rigs_dir() / "examples" / "custom_example.json")
+    example = rig_preset.load_preset_file(core_assets.rig_presets_dir() / "examples" / "custom_example.json")
     assert example.bones[0].axis_map[2, 1] == -1
     bad = tmp_path / "bad.json"
     bad.write_text('{"shape_keys": [{"name": "x", "weights": {"exp99": 1}}]}')
-    with pytest.raises(rigs.PresetError, match="exp99"):
-        rigs.get_preset("CUSTOM", str(bad))
-    with pytest.raises(rigs.PresetError, match="not found"):
-        rigs.get_preset("CUSTOM", str(tmp_path / "none.json"))
+    with pytest.raises(PresetError, match="exp99"):
+        rig_preset.get_preset("CUSTOM", str(bad))
+    with pytest.raises(PresetError, match="not found"):
+        rig_preset.get_preset("CUSTOM", str(tmp_path / "none.json"))
 
 
 # ---------------------------------------------------------------- writing keys
@@ -125,17 +130,17 @@ def test_demo_heads_take_matches_preset(scene, demo):
     head_a, head_b = demo
     assert head_a.name == "TIMAR A" and head_a.parent.type == 'ARMATURE'
     assert scene.camera is not None
-    preset = rigs.get_preset("timar_demo")
+    preset = rig_preset.get_preset("timar_demo")
     motion = synthetic_motion(80, seed=2)
-    w = animate.write_take(head_a, motion, preset, start_frame=11, smoothing=0.0, intensity_jaw=0.5)
+    w = rig_take.write_take(head_a, motion, preset, start_frame=11, smoothing=0.0, intensity_jaw=0.5)
     assert w.take_name == "TIMAR A take 1"
     assert w.action_names == ["TIMAR A take 1", "TIMAR A take 1 shapes"]
-    m = mapping.prepare_motion(motion, 1.0, 0.5, 1.0, 0.0)
+    m = flame_motion.prepare_motion(motion, 1.0, 0.5, 1.0, 0.0)
     frames, vals = keys_of(w.key_action, 'key_blocks["Smile"].value')
     assert len(frames) == 80 and frames[0] == 11 and frames[-1] == 90
     expected = np.clip(0.05 + 0.45 * m[:, 1] - 0.15 * m[:, 2], 0, 1)
     assert np.allclose(vals, expected, atol=1e-6)
-    quat = preset.bone_quaternions(m)["jaw"]
+    quat = rig_targets.bone_quaternions(preset, m)["jaw"]
     for i in range(4):
         _, q = keys_of(w.arm_action, 'pose.bones["jaw"].rotation_quaternion', i)
         assert np.allclose(q, quat[:, i], atol=1e-6)
@@ -153,7 +158,7 @@ def test_jaw_rotation_moves_the_chin_down(scene, demo):
     head = demo[0]
     motion = np.zeros((3, 56), np.float32)
     motion[2, 50] = 0.3         # FLAME jaw opens about +X
-    animate.write_take(head, motion, rigs.get_preset("timar_demo"), 1, blinks=False)
+    rig_take.write_take(head, motion, rig_preset.get_preset("timar_demo"), 1, blinks=False)
     gi = head.vertex_groups["jaw"].index
     chin = [v.index for v in head.data.vertices
             if any(g.group == gi and g.weight > 0.9 for g in v.groups)]
@@ -170,10 +175,10 @@ def test_jaw_rotation_moves_the_chin_down(scene, demo):
 
 def test_second_take_is_new_and_first_kept_in_nla(scene, demo):
     head = demo[0]
-    preset = rigs.get_preset("timar_demo")
-    w1 = animate.write_take(head, synthetic_motion(50, 1), preset, 1)
+    preset = rig_preset.get_preset("timar_demo")
+    w1 = rig_take.write_take(head, synthetic_motion(50, 1), preset, 1)
     before = keys_of(w1.key_action, 'key_blocks["BrowUp"].value')[1].copy()
-    w2 = animate.write_take(head, synthetic_motion(75, 9), preset, 1)
+    w2 = rig_take.write_take(head, synthetic_motion(75, 9), preset, 1)
     assert w2.take_name == "TIMAR A take 2"
     after = keys_of(w1.key_action, 'key_blocks["BrowUp"].value')[1]
     assert np.array_equal(before, after)
@@ -191,7 +196,7 @@ def test_user_action_is_never_overwritten(scene, demo):
     rig.keyframe_insert("location", frame=1)
     user = rig.animation_data.action
     user_name = user.name
-    animate.write_take(head, synthetic_motion(30), rigs.get_preset("timar_demo"), 1)
+    rig_take.write_take(head, synthetic_motion(30), rig_preset.get_preset("timar_demo"), 1)
     assert bpy.data.actions.get(user_name) is user
     track = rig.animation_data.nla_tracks[0]
     assert track.strips[0].action == user and not track.mute
@@ -202,12 +207,12 @@ def test_user_action_is_never_overwritten(scene, demo):
 def test_missing_rig_parts_listed_and_scene_unchanged(scene, demo):
     head = demo[1]
     n_actions = len(bpy.data.actions)
-    with pytest.raises(animate.RigError) as err:
-        animate.write_take(head, synthetic_motion(20), rigs.get_preset("flame"), 1)
+    with pytest.raises(RigError) as err:
+        rig_take.write_take(head, synthetic_motion(20), rig_preset.get_preset("flame"), 1)
     assert "Exp1" in str(err.value) and "42 more" in str(err.value)
     assert len(bpy.data.actions) == n_actions and head.data.shape_keys.animation_data is None
     with pytest.raises(ValueError, match="56"):
-        animate.write_take(head, np.zeros((10, 50)), rigs.get_preset("timar_demo"), 1)
+        rig_take.write_take(head, np.zeros((10, 50)), rig_preset.get_preset("timar_demo"), 1)
     assert len(bpy.data.actions) == n_actions
 
 
@@ -215,16 +220,16 @@ def test_flame_rig_signed_sliders_and_correctives(scene):
     mesh, arm = make_flame_head()
     motion = synthetic_motion(40, 5)
     motion[:, 0] = -2.5                       # a signed coefficient
-    w = animate.write_take(arm, motion, rigs.get_preset("flame"), 1, blinks=False)
+    w = rig_take.write_take(arm, motion, rig_preset.get_preset("flame"), 1, blinks=False)
     kb = mesh.data.shape_keys.key_blocks
     assert kb["Exp1"].slider_min <= -10 and kb["Exp1"].slider_max >= 10
     scene.frame_set(5)
     assert kb["Exp1"].value == pytest.approx(-2.5)
     assert kb["Exp7"].value == pytest.approx(motion[4, 6], abs=1e-5)
-    corr = mapping.pose_correctives(motion[:, 53:56], motion[:, 50:53])
+    corr = flame_motion.pose_correctives(motion[:, 53:56], motion[:, 50:53])
     _, pose4 = keys_of(w.key_action, 'key_blocks["Pose4"].value')
     assert np.allclose(pose4, corr[:, 3], atol=1e-6)
-    neck = mapping.axis_angle_to_quaternion(motion[:, 53:56])
+    neck = flame_motion.axis_angle_to_quaternion(motion[:, 53:56])
     assert np.allclose(tuple(arm.pose.bones["neck"].rotation_quaternion), neck[4], atol=1e-5)
 
 
@@ -232,13 +237,13 @@ def test_flame_rig_signed_sliders_and_correctives(scene):
 def test_other_frame_rates(scene, demo, fps, base):
     scene.render.fps, scene.render.fps_base = fps, base
     motion = synthetic_motion(51, 4)
-    w = animate.write_take(demo[0], motion, rigs.get_preset("timar_demo"), 7, blinks=False)
+    w = rig_take.write_take(demo[0], motion, rig_preset.get_preset("timar_demo"), 7, blinks=False)
     frames, vals = keys_of(w.key_action, 'key_blocks["BrowUp"].value')
     rate = fps / base
     assert frames[0] == 7 and len(frames) == int(np.floor(50 * rate / 25 + 1e-6)) + 1
     assert np.all(np.diff(frames) == 1)
     # 2 s into the take, the value is the model's frame 50 (the take's last)
-    m = mapping.prepare_motion(motion)
+    m = flame_motion.prepare_motion(motion)
     exp = np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1)
     idx = int(round(2 * rate)) if abs(2 * rate - round(2 * rate)) < 1e-6 else None
     if idx is not None and idx < len(vals):
@@ -246,11 +251,11 @@ def test_other_frame_rates(scene, demo, fps, base):
 
 
 def test_incremental_turns_equal_one_write(scene, demo):
-    preset = rigs.get_preset("timar_demo")
+    preset = rig_preset.get_preset("timar_demo")
     motion = synthetic_motion(110, 6)
-    one = animate.write_take(demo[0], motion, preset, 1, smoothing=1.5)
-    rig = animate.resolve_head(demo[1], preset)
-    inc = animate.TakeWriter(scene, rig, preset, 1, None, animate.TakeSettings(smoothing=1.5))
+    one = rig_take.write_take(demo[0], motion, preset, 1, smoothing=1.5)
+    rig = resolve_head(demo[1], preset)
+    inc = rig_take.TakeWriter(scene, rig, preset, 1, None, rig_take.TakeSettings(smoothing=1.5))
     for s in range(0, 110, 25):
         inc.append(motion[s:s + 25])
     for path in ('key_blocks["Smile"].value', 'key_blocks["Blink"].value'):
@@ -290,7 +295,7 @@ def test_arkit_mesh_without_armature(scene):
     for name in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft"):
         mesh.shape_key_add(name=name)
     motion = synthetic_motion(100, 3)
-    w = animate.write_take(mesh, motion, "arkit", 1)
+    w = rig_take.write_take(mesh, motion, "arkit", 1)
     assert w.arm_action is None and w.take_name == "arkit face take 1"
     _, jaw = keys_of(w.key_action, 'key_blocks["jawOpen"].value')
     assert np.allclose(jaw, np.clip(3.0 * motion[:, 50], 0, 1), atol=1e-6)
@@ -299,8 +304,8 @@ def test_arkit_mesh_without_armature(scene):
     assert np.array_equal(left, right) and left.max() == pytest.approx(1.0)
     fcs = fcurves.action_fcurves(bpy.data.actions[w.key_action])
     assert fcs.find('key_blocks["mouthSmileLeft"].value') is None   # not mapped: said plainly
-    with pytest.raises(animate.RigError, match="jawOpen"):
+    with pytest.raises(RigError, match="jawOpen"):
         bpy.ops.mesh.primitive_cube_add()
         plain = bpy.context.active_object
         plain.shape_key_add(name="Basis")
-        animate.write_take(plain, motion, "arkit", 1)
+        rig_take.write_take(plain, motion, "arkit", 1)

@@ -19,13 +19,8 @@ bpy = pytest.importorskip("bpy")
 
 from timar_blender import jobs, ops_generate  # noqa: E402
 
-from blender_setup import demo_scene, registered_addon  # noqa: E402
+from blender_setup import addon, demo_scene  # noqa: E402,F401
 from conftest import write_speech_pair  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def addon():
-    yield from registered_addon()
 
 
 @pytest.fixture
@@ -101,14 +96,15 @@ def test_unregister_twice_is_harmless(addon):
 def test_discarding_a_take_gives_back_the_previous_actions(scene):
     """The undo behind a failed take: a take's actions are made (pushing the active ones
     down to NLA tracks), then discarded: everything is as it was."""
-    from timar_blender import animate, rigs
+    from timar_blender.rig import preset as rig_preset, take as rig_take
+    from timar_blender.rig.head import resolve_head
     from timar_blender.testing import synthetic_motion
 
     head_a = bpy.data.objects[scene.timar.speaker_a.head.name]
-    preset = rigs.get_preset("timar_demo")
-    animate.write_take(head_a, synthetic_motion(50), preset, scene=scene)
+    preset = rig_preset.get_preset("timar_demo")
+    rig_take.write_take(head_a, synthetic_motion(50), preset, scene=scene)
     before = animation_state()
-    writer = animate.TakeWriter(scene, animate.resolve_head(head_a, preset), preset, 1)
+    writer = rig_take.TakeWriter(scene, resolve_head(head_a, preset), preset, 1)
     during = animation_state()
     assert len(during[0]) == len(before[0]) + len(writer.action_names) > len(before[0])
     assert during[1] != before[1]                 # new take active, old one pushed down

@@ -96,7 +96,9 @@ def test_manifest_and_zip(built_zips, platform):
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
         manifest = tomllib.loads(z.read("blender_manifest.toml").decode())
-    for need in ("__init__.py", "core.py", "sequencer.py", "torch_plan.py",
+    for need in ("__init__.py", "core.py", "errors.py", "sequencer.py", "torch_plan.py",
+                 "rig/__init__.py", "rig/preset.py", "rig/take.py", "batch/__init__.py",
+                 "batch/__main__.py", "batch/cli.py", "batch/render.py",
                  "model_core/generate.py", "model_core/errors.py", "model_core/official.py",
                  "assets/rigs/flame.json", "assets/rigs/timar_demo.json",
                  "assets/rigs/examples/custom_example.json",
@@ -142,12 +144,13 @@ def test_installed_extension_registers_everything(extension):
     for panel in ("timar", "timar_speaker_a", "timar_speaker_b", "timar_options", "timar_generate"):
         cls = getattr(bpy.types, f"VIEW3D_PT_{panel}")
         assert cls.bl_category == "TIMAR"
-    assert extension.core.mc.__name__ == f"{MODULE}.model_core"   # the vendored core
+    assert extension.core.PACKAGED                                  # the vendored core
+    assert extension.core.errors.__name__ == f"{MODULE}.model_core.errors"
     prefs = bpy.context.preferences.addons[MODULE].preferences
     assert prefs.package_spec == "torch"
     assert (prefs.model_source, prefs.official_checkpoint, prefs.speech_model_dir,
             prefs.custom_checkpoint) == ('BUNDLED', "", "", "")
-    site = extension.prefs.site_packages_dir()
+    site = extension.site_packages.site_packages_dir()
     assert site in sys.path and "extensions" in site
 
 
@@ -169,16 +172,20 @@ def test_generate_on_demo_heads(extension, tmp_path, tiny_checkpoint):
     model = ckpt_mod.load_model(str(tiny_checkpoint), device="cpu")
     opts = gen_mod.GenerationOptions(context_turns=1, steps=2, temperature=1.0, seed=5, device="cpu")
     ref = gen_mod.DialogueGenerator(model, opts).run(*paths)
-    preset = extension.rigs.get_preset("timar_demo")
+    rig_preset = importlib.import_module(f"{MODULE}.rig.preset")
+    rig_targets = importlib.import_module(f"{MODULE}.rig.targets")
+    flame_motion = importlib.import_module(f"{MODULE}.rig.motion")
+    fcurves = importlib.import_module(f"{MODULE}.rig.fcurves")
+    preset = rig_preset.get_preset("timar_demo")
     for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
-        m = extension.mapping.prepare_motion(motion)
-        fcs = extension.fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1 shapes"])
-        frames, vals = extension.fcurves.read_keys(fcs, 'key_blocks["MouthOpen"].value')
+        m = flame_motion.prepare_motion(motion)
+        fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1 shapes"])
+        frames, vals = fcurves.read_keys(fcs, 'key_blocks["MouthOpen"].value')
         assert len(frames) == len(motion) == 50 and frames[0] == 10
-        assert np.allclose(vals, preset.shape_values(m)["MouthOpen"], atol=1e-5)
-        fcs = extension.fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1"])
-        _, qx = extension.fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1)
-        assert np.allclose(qx, preset.bone_quaternions(m)["jaw"][:, 1], atol=1e-5)
+        assert np.allclose(vals, rig_targets.shape_values(preset, m)["MouthOpen"], atol=1e-5)
+        fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1"])
+        _, qx = fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1)
+        assert np.allclose(qx, rig_targets.bone_quaternions(preset, m)["jaw"][:, 1], atol=1e-5)
 
 
 def make_fake_wheel(folder: Path, name="torch", version="2.13.0") -> Path:
@@ -221,7 +228,7 @@ def test_install_pytorch_offline_from_local_wheels(extension, tmp_path):
     assert "--isolated" in job.cmd and job.env == {"PIP_CONFIG_FILE": os.devnull}
     assert job.cmd[-1] == "torch==2.13.0"
     assert any("Successfully installed torch-2.13.0" in line for line in job.log)
-    site = Path(extension.prefs.site_packages_dir())
+    site = Path(extension.site_packages.site_packages_dir())
     assert site.name == f"site-packages-cp{sys.version_info[0]}{sys.version_info[1]}"
     assert "FAKE = True" in (site / "torch" / "__init__.py").read_text()
     # failure: no wheel in the folder -> an error report and the pip log kept

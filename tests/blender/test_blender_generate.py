@@ -19,16 +19,14 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-from timar_blender import (fcurves, generation, jobs, mapping, model_choice,  # noqa: E402
-                           ops_generate, prefs, rigs)
+from timar_blender import generation, jobs, model_choice, ops_generate, prefs  # noqa: E402
+from timar_blender.core import TimarError  # noqa: E402
+from timar_blender.errors import GenerationError  # noqa: E402
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402
+from timar_blender.rig import targets as rig_targets  # noqa: E402
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
-from blender_setup import demo_scene, registered_addon  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def addon():
-    yield from registered_addon()
+from blender_setup import addon, demo_scene  # noqa: E402,F401
 
 
 def reset_prefs():
@@ -93,13 +91,13 @@ def test_generate_sync_writes_model_output(scene, audio_pair, tiny_checkpoint):
     s.start_frame, s.intensity_exp, s.seed = 5, 1.0, 7
     assert bpy.ops.timar.generate() == {'FINISHED'}
     ref = direct_run(tiny_checkpoint, audio_pair, seed=7)
-    preset = rigs.get_preset("timar_demo")
+    preset = rig_preset.get_preset("timar_demo")
     for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
-        m = mapping.prepare_motion(motion)
+        m = flame_motion.prepare_motion(motion)
         frames, vals = keys(f"TIMAR {label} take 1 shapes", 'key_blocks["BrowUp"].value')
         assert len(frames) == len(motion) == 75 and frames[0] == 5
         assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-5)
-        quats = preset.bone_quaternions(m)
+        quats = rig_targets.bone_quaternions(preset, m)
         for bone, index in (("neck", 3), ("jaw", 1)):
             got = keys(f"TIMAR {label} take 1", f'pose.bones["{bone}"].rotation_quaternion', index)
             assert np.allclose(got[1], quats[bone][:, index], atol=1e-5), bone
@@ -116,8 +114,8 @@ def test_motion_coherence_reaches_the_sampler(scene, audio_pair, tiny_checkpoint
                      mask_agent_history=True)
     plain = direct_run(tiny_checkpoint, audio_pair)
     assert not np.allclose(ref.motion_a, plain.motion_a)
-    jaw = mapping.prepare_motion(ref.motion_a)
-    q = rigs.get_preset("timar_demo").bone_quaternions(jaw)["jaw"][:, 1]
+    jaw = flame_motion.prepare_motion(ref.motion_a)
+    q = rig_targets.bone_quaternions(rig_preset.get_preset("timar_demo"), jaw)["jaw"][:, 1]
     assert np.allclose(keys("TIMAR A take 1", 'pose.bones["jaw"].rotation_quaternion', 1)[1],
                        q, atol=1e-5)
 
@@ -256,7 +254,7 @@ def test_bad_inputs_report_and_leave_scene_unchanged(scene, tmp_path, make_bad, 
     monkeypatch.setattr(generation, "torch_available", generation.torch_available)
     expected = make_bad(scene, tmp_path)
     before = snapshot()
-    with pytest.raises(ops_generate.USER_ERRORS, match=expected):
+    with pytest.raises(TimarError, match=expected):   # the add-on's UserError or the core's
         ops_generate.build_job(scene)
     # an ERROR report reaches Python as RuntimeError carrying the message
     with pytest.raises(RuntimeError, match=expected):
@@ -272,12 +270,12 @@ def test_listener_preview_from_npz(scene, tiny_checkpoint, tmp_path):
     s.checkpoint, s.device, s.context_turns, s.steps = str(tiny_checkpoint), 'CPU', 1, 2
     s.speaker_b.motion_file = str(tmp_path / "b.npz")
     assert bpy.ops.timar.generate(target='A') == {'FINISHED'}
-    m = mapping.prepare_motion(motion_b)
+    m = flame_motion.prepare_motion(motion_b)
     vals = keys("TIMAR B take 1 shapes", 'key_blocks["BrowUp"].value')[1]
     assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-5)
     assert len(keys("TIMAR A take 1 shapes", 'key_blocks["Smile"].value')[0]) == 75
     s.speaker_a.motion_file = ""
-    with pytest.raises(generation.GenerationError, match="FLAME motion file"):
+    with pytest.raises(GenerationError, match="FLAME motion file"):
         ops_generate.build_job(scene, 'B')
 
 
@@ -417,3 +415,54 @@ def test_quitting_mid_run_exits_cleanly(tmp_path, long_audio_pair, tiny_checkpoi
     reader.join(10)
     assert proc.returncode == 0, "".join(lines)[-3000:]
     assert "quitting mid-run" in "".join(lines)
+
+
+def _panel_line(context=None) -> str | None:
+    """The status line the Generate panel draws when no run is going (None: no line)."""
+    from types import SimpleNamespace
+    from unittest import mock
+    from timar_blender import ui
+    layout = mock.MagicMock()
+    ui.VIEW3D_PT_timar_generate.draw(SimpleNamespace(layout=layout), context or bpy.context)
+    texts = [c[2].get("text") for c in layout.mock_calls if c[0].endswith("label")]
+    return texts[-1] if texts else None
+
+
+def _drain(job, cancel_after: int | None = None):
+    for _ in range(20000):
+        if jobs.poll() is None:
+            return
+        if cancel_after is not None and job.progress.turns_done >= cancel_after:
+            jobs.cancel()
+        job.worker.thread.join(0.02)
+    raise AssertionError("the run did not end")
+
+
+def test_panel_line_says_how_each_run_ended(scene, long_audio_pair):
+    """After a run the panel's line is its outcome, never the last progress text."""
+    wm = bpy.context.window_manager
+    # done (the operator's synchronous path)
+    assert bpy.ops.timar.generate() == {'FINISHED'}
+    done = wm.timar_progress.text
+    assert done.startswith("Done: 3/3 turns") and "TIMAR A take 1" in done, done
+    assert _panel_line() == done and not wm.timar_progress.running
+    # cancelled mid-run (the threaded path)
+    scene.timar.speaker_a.audio, scene.timar.speaker_b.audio = long_audio_pair
+    job = ops_generate.build_job(scene)
+    jobs.start(job, use_timer=False)
+    _drain(job, cancel_after=2)
+    p = job.progress
+    assert job.state == "cancelled" and 2 <= p.turns_done < p.turns_total == 150
+    line = wm.timar_progress.text
+    assert line == (f"Cancelled: kept {p.turns_done} of {p.turns_total} turns "
+                    "(TIMAR A take 2, TIMAR B take 2)"), line
+    assert "RTF" not in line and _panel_line() == line
+    # failed: a head removed before its first turn arrived
+    job = ops_generate.build_job(scene)
+    bpy.data.objects.remove(bpy.data.objects["TIMAR B"])
+    jobs.start(job, use_timer=False)
+    _drain(job)
+    assert job.state == "error"
+    line = wm.timar_progress.text
+    assert line.startswith("Failed: the head 'TIMAR B' was removed"), line
+    assert _panel_line() == line

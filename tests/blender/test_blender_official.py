@@ -19,10 +19,10 @@ import pytest  # noqa: E402
 
 bpy = pytest.importorskip("bpy")
 
-from timar_blender import (fcurves, jobs, mapping, model_choice, ops_generate,  # noqa: E402
-                           prefs, rigs)
+from timar_blender import jobs, model_choice, ops_generate, prefs  # noqa: E402
+from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset, targets as rig_targets  # noqa: E402
 
-from blender_setup import demo_scene, registered_addon  # noqa: E402
+from blender_setup import addon, demo_scene  # noqa: E402,F401
 
 # width 128 = 2 heads of 64; speech features 32 wide = the tiny wav2vec2's hidden size
 SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)
@@ -41,11 +41,6 @@ def official_files(tmp_path_factory):
     return release, speech
 
 
-@pytest.fixture(scope="module")
-def addon():
-    yield from registered_addon()
-
-
 @pytest.fixture
 def scene(addon, official_files, audio_pair):
     """Demo heads, 3 s of speech-like audio, the preferences set to the official weights."""
@@ -62,7 +57,7 @@ def scene(addon, official_files, audio_pair):
 
 def test_checklist_is_clear_when_set_up(scene):
     p = prefs.get_prefs()
-    assert model_choice.official_problems(p, load=True) == []
+    assert model_choice.official_problems(p) == []
     choice = model_choice.resolve(p, "")
     assert (choice.kind, choice.speech_model_dir) == ('OFFICIAL', p.speech_model_dir)
     from types import SimpleNamespace
@@ -93,13 +88,13 @@ def test_official_weights_generate_on_demo_heads(scene, official_files):
                              mask_agent_history=True)
     s = scene.timar
     ref = DialogueGenerator(model, opts).run(s.speaker_a.audio, s.speaker_b.audio)
-    preset = rigs.get_preset("timar_demo")
+    preset = rig_preset.get_preset("timar_demo")
     for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
-        m = mapping.prepare_motion(motion)
+        m = flame_motion.prepare_motion(motion)
         fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1 shapes"])
         frames, vals = fcurves.read_keys(fcs, 'key_blocks["MouthOpen"].value')
         assert len(frames) == len(motion) == 75
-        assert np.allclose(vals, preset.shape_values(m)["MouthOpen"], atol=1e-5)
+        assert np.allclose(vals, rig_targets.shape_values(preset, m)["MouthOpen"], atol=1e-5)
         fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1"])
         _, qx = fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1)
-        assert np.allclose(qx, preset.bone_quaternions(m)["jaw"][:, 1], atol=1e-5)
+        assert np.allclose(qx, rig_targets.bone_quaternions(preset, m)["jaw"][:, 1], atol=1e-5)

@@ -4,7 +4,8 @@ contact-sheet stills and the MP4 so that a renderer crash (EEVEE or Workbench wi
 EGL driver abort the process) or hang cannot take the batch down.
 
 The child loads this file by path (``python -c`` with the bpy module, ``blender -b
---python-expr`` inside Blender), so it imports only the standard library and bpy."""
+--python-expr`` inside Blender), so it imports only the standard library and bpy (and,
+as part of the add-on, errors.py)."""
 from __future__ import annotations
 
 import json
@@ -19,13 +20,14 @@ from dataclasses import asdict, dataclass
 
 import bpy
 
+if __package__:                 # imported as part of the add-on
+    from ..errors import RenderError
+else:                           # loaded by path in the render child: no package around it
+    RenderError = RuntimeError
+
 ENGINES = ("CYCLES", "EEVEE", "WORKBENCH")
 DEFAULT_SAMPLES = {"CYCLES": 4, "EEVEE": 16, "WORKBENCH": 0}
 MARK = "@@TIMAR"                 # prefix of the child's progress lines
-
-
-class RenderError(RuntimeError):
-    """A render failed; the message says why and what to try."""
 
 
 @dataclass

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Batch generation without opening Blender (see BATCH_README_SECTION.md).
+"""The batch's command line: options, the dialogues and shard they name, the loop over
+them, the summary and the exit status (see the README's Batch rendering section).
 
     python -m timar_blender.batch --sample --render --out out/sample
     python -m timar_blender.batch --manifest dialogues.csv --render --out out --shard 0/4
@@ -16,15 +17,17 @@ import threading
 import time
 from pathlib import Path
 
-from . import core, generation, jobs, ops_scene, prefs
-from .batch_contact import parse_contact_range
-from .batch_dialogue import BatchSettings, process
-from .batch_lock import DialogueLock
-from .batch_manifest import (ManifestError, check_unique, load_manifest, make_dialogue,
-                             parse_shard, sample_dialogue, select_shard)
-from .batch_outputs import Outputs, completion, write_json
-from .batch_progress import Progress
+from .. import core, generation, jobs, site_packages
+from ..errors import ManifestError
+from .contact import parse_contact_range
+from .dialogue import process
+from .lock import DialogueLock
+from .manifest import (check_unique, load_manifest, make_dialogue, parse_shard,
+                       sample_dialogue, select_shard)
+from .outputs import Outputs, completion, write_json
+from .progress import BatchProgress
 from .render import ENGINES, RenderOptions, parse_resolution
+from .settings import BatchSettings
 
 PROG = "python -m timar_blender.batch"
 
@@ -97,10 +100,7 @@ def collect(args) -> list:
                                 "dialogue; put them in the manifest's columns")
         return load_manifest(args.manifest)
     if args.sample:
-        found = ops_scene.sample_audio()
-        if found is None:
-            raise ManifestError("the bundled sample dialogue (assets/sample) is missing")
-        d = sample_dialogue(Path(found[0]).parent.parent)
+        d = sample_dialogue()
         if single:
             raise ManifestError("--sample uses the demo heads; for other heads use "
                                 "--audio-a/--audio-b with --template")
@@ -132,7 +132,7 @@ def settings_from(args) -> BatchSettings:
 def load_model(settings: BatchSettings) -> None:
     """Load the model once before the first dialogue; raises a one-line error."""
     if not generation.torch_available():
-        prefs.add_site_packages()        # PyTorch installed by the extension's preferences
+        site_packages.add_site_packages()   # PyTorch installed by the extension's preferences
     generation.check_torch(settings.device)
     generation.get_model(settings.checkpoint, settings.device)
 
@@ -146,7 +146,7 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
     """Process this shard's dialogues in order; returns the exit status."""
     todo = select_shard(dialogues, *shard)
     label = f" shard {shard[0]}/{shard[1]}" if args.shard else ""
-    progress = Progress(len(todo), label)
+    progress = BatchProgress(len(todo), label)
     progress.line(f"[batch{label}] {len(todo)} of {len(dialogues)} dialogues -> {settings.out}")
     if args.list:
         for index, d in todo:
@@ -176,7 +176,7 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             if not model_ready:
                 try:
                     load_model(settings)
-                except (core.TimarError, generation.GenerationError) as exc:
+                except core.TimarError as exc:      # the add-on's UserError included
                     return _error(str(exc))
                 model_ready = True
             progress.step(f"to do: {reason}", force=True)
@@ -204,7 +204,7 @@ def main(argv=None) -> int:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
-    except (ManifestError, ValueError, core.TimarError) as exc:
+    except (ValueError, core.TimarError) as exc:    # ManifestError is both
         return _error(str(exc))
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _on_terminate) if on_main else None

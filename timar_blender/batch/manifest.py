@@ -14,7 +14,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .core import outputs
+from ..core import assets, outputs
+from ..errors import ManifestError
 
 safe_name = outputs.safe_name     # one definition, shared with the command line
 
@@ -26,12 +27,9 @@ SAMPLE_NAME = "sample"
 _SPEAKER_SUFFIX = re.compile(r"[_-]?(speaker|spk|s)?[_-]?(1|a)$", re.IGNORECASE)
 
 
-class ManifestError(ValueError):
-    """The dialogue list cannot be used; the message names the file, row and fix."""
-
-
 @dataclass(frozen=True)
-class Dialogue:
+class DialogueSpec:
+    """One row of the batch: the files and names a dialogue is made from."""
     name: str
     audio_a: str
     audio_b: str
@@ -52,7 +50,7 @@ def default_name(audio_a: str) -> str:
     return safe_name(_SPEAKER_SUFFIX.sub("", stem) or stem)
 
 
-def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> Dialogue:
+def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> DialogueSpec:
     """A Dialogue from a row of strings; relative paths resolved against ``base``."""
     unknown = sorted(k for k in row if k and k not in COLUMNS)
     if unknown:
@@ -77,7 +75,7 @@ def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> Dialo
         raise ManifestError(f"{where}head_a/head_b name objects of a template: "
                             "give the template .blend too")
     vals["name"] = safe_name(vals["name"]) if vals["name"] else default_name(vals["audio_a"])
-    return Dialogue(**vals)
+    return DialogueSpec(**vals)
 
 
 def _read_text(path: Path) -> str:
@@ -132,7 +130,7 @@ def _rows_from_json(path: Path) -> list[tuple[str, dict]]:
         for i, r in enumerate(data)]
 
 
-def load_manifest(path) -> list[Dialogue]:
+def load_manifest(path) -> list[DialogueSpec]:
     """Read a CSV or JSON manifest; raises ManifestError naming the file and listing
     every bad row (line for CSV, entry for JSON) at once."""
     path = Path(path)
@@ -163,7 +161,7 @@ def load_manifest(path) -> list[Dialogue]:
     return dialogues
 
 
-def check_unique(dialogues: list[Dialogue], source: str) -> None:
+def check_unique(dialogues: list[DialogueSpec], source: str) -> None:
     seen: dict[str, int] = {}
     for i, d in enumerate(dialogues):
         if d.name.lower() in seen:
@@ -172,13 +170,13 @@ def check_unique(dialogues: list[Dialogue], source: str) -> None:
         seen[d.name.lower()] = i
 
 
-def sample_dialogue(assets: Path) -> Dialogue:
-    a = assets / "sample" / "sample_speaker1.wav"
-    b = assets / "sample" / "sample_speaker2.wav"
-    if not (a.is_file() and b.is_file()):
-        raise ManifestError(f"the bundled sample dialogue is missing ({a.parent}); "
+def sample_dialogue() -> DialogueSpec:
+    """The bundled sample dialogue (model_core.assets), named 'sample'."""
+    pair = assets.sample_dialogue()
+    if pair is None:
+        raise ManifestError(f"the bundled sample dialogue is missing ({assets.assets_dir() / 'sample'}); "
                             "use --audio-a/--audio-b or --manifest")
-    return Dialogue(SAMPLE_NAME, str(a), str(b))
+    return DialogueSpec(SAMPLE_NAME, str(pair[0]), str(pair[1]))
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -189,6 +187,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def select_shard(dialogues: list[Dialogue], index: int, count: int) -> list[tuple[int, Dialogue]]:
+def select_shard(dialogues: list[DialogueSpec], index: int, count: int) -> list[tuple[int, DialogueSpec]]:
     """Every count-th dialogue starting at index, with its position in the whole list."""
     return [(i, d) for i, d in enumerate(dialogues) if i % count == index]

@@ -1,31 +1,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Pure numpy helpers that turn the model's 25 fps FLAME motion into per-frame channel
-values at the scene's frame rate: intensity, smoothing, resampling, rotations, correctives
-and the procedural blinks and eye saccades. Nothing here imports bpy."""
+"""The model's FLAME motion as numbers over time, before any rig: intensity, smoothing,
+resampling from 25 fps to the scene's rate, rotations (axis-angle -> quaternions, FLAME's
+pose correctives) and the procedural blinks and eye saccades. Pure numpy; the FLAME layout
+(56 = 50 expression + 3 jaw + 3 neck) is model_core.constants'. No bpy."""
 from __future__ import annotations
 
 import numpy as np
 
-MODEL_FPS = 25.0
-MOTION_DIM = 56
-EXP = slice(0, 50)
-JAW = slice(50, 53)
-NECK = slice(53, 56)
+from ..core import constants
 
-_AXES = "xyz"
-
-
-def channel_index(name: str) -> int:
-    """Index into the 56-vector of a channel name: exp1..exp50, jaw_x..jaw_z, neck_x..neck_z."""
-    key = name.strip().lower()
-    if key.startswith("exp") and key[3:].isdigit():
-        i = int(key[3:])
-        if 1 <= i <= 50:
-            return i - 1
-    for base, part in (("jaw", JAW), ("neck", NECK)):
-        if key.startswith(base + "_") and key[-1] in _AXES and len(key) == len(base) + 2:
-            return part.start + _AXES.index(key[-1])
-    raise ValueError(f"unknown FLAME channel '{name}' (use exp1..exp50, jaw_x..jaw_z, neck_x..neck_z)")
+MODEL_FPS = float(constants.FPS)
+MOTION_DIM = constants.MOTION_DIM
+EXP, JAW, NECK = constants.EXP, constants.JAW, constants.NECK
 
 
 def check_motion(motion) -> np.ndarray:

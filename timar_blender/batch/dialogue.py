@@ -5,107 +5,37 @@ contact sheet) and the JSON report. Every file is written under a temporary name
 renamed when complete; the report is written last."""
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
 import platform
 import shutil
 import tempfile
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
 
 import bpy
 
-from . import core, generation, jobs, mapping, rigs, scene_setup
+from .. import core, generation, jobs, scene_setup
+from ..errors import DialogueError, RigError
+from ..rig import motion as flame_motion
+from ..rig.head import resolve_head
+from ..rig.preset import Preset, get_preset, load_preset_file
+from ..rig.take import TakeSettings, scene_fps
 from . import render as renderer
-from .animate import RigError, TakeSettings, resolve_head, scene_fps
-from .batch_contact import contact_frames, write_contact_sheet
-from .batch_manifest import FILE_COLUMNS, Dialogue
-from .batch_mp4 import mp4_tracks
-from .batch_outputs import REPORT_VERSION, Outputs, clean_partials, publish, write_json
+from .contact import contact_frames, write_contact_sheet
+from .manifest import DialogueSpec
+from .mp4 import mp4_tracks
+from .outputs import REPORT_VERSION, Outputs, clean_partials, publish, write_json
+from .settings import BatchSettings
 
 DEMO_PRESET = "timar_demo"
 TEMPLATE_PRESETS = ("flame", "arkit", "timar_demo")     # tried in order for a template
-USER_ERRORS = (core.TimarError, generation.GenerationError, RigError, rigs.PresetError,
-               scene_setup.SceneSetupError, renderer.RenderError, OSError)
-
-
-class DialogueError(RuntimeError):
-    """This dialogue cannot be made; the message says why and what to do."""
-
-
-@dataclass
-class BatchSettings:
-    out: Path
-    checkpoint: str | None = None
-    device: str = "auto"
-    seed: int = 0
-    context_turns: int = 7
-    steps: int = 5
-    temperature: float = 1.0
-    render: bool = False
-    render_options: renderer.RenderOptions = field(default_factory=renderer.RenderOptions)
-    frames_step: int = 0
-    contact_range: tuple[int, int] | None = None
-    stall_timeout: float = 300.0
-
-    def checkpoint_id(self) -> str:
-        """The checkpoint's content hash, so a retrained model redoes the batch while a
-        copy of the same file on another machine does not."""
-        path = Path(self.checkpoint) if self.checkpoint else core.mc_checkpoint().bundled_checkpoint()
-        return content_id(str(path))
-
-    def describe(self, dialogue: Dialogue) -> dict:
-        """What the outputs depend on; a re-run redoes a dialogue when this changed."""
-        described = {
-            "inputs": input_contents(dialogue),
-            "generation": {"checkpoint": self.checkpoint_id(), "device": self.device,
-                           "seed": self.seed, "context_turns": self.context_turns,
-                           "steps": self.steps, "temperature": self.temperature}}
-        if self.render:
-            described["render"] = {**asdict(self.render_options),
-                                   "samples": self.render_options.samples_used(),
-                                   "frames_step": self.frames_step,
-                                   "contact_range": self.contact_range}
-        return described
-
-
-def content_id(path: str) -> str:
-    """A file's content hash (cached while its size and time stamp stay the same)."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return f"missing: {path}"
-    return _file_hash(os.path.realpath(path), st.st_size, st.st_mtime_ns)
-
-
-def input_contents(dialogue: Dialogue) -> dict:
-    """The dialogue's inputs as a re-run compares them: files (audio, template, a mapping
-    .json) by content, so audio replaced at the same path is redone and a moved copy is not."""
-    inputs = dialogue.inputs()
-    for key in FILE_COLUMNS:
-        if inputs[key]:
-            inputs[key] = content_id(inputs[key])
-    if inputs["preset"].lower().endswith(".json"):
-        inputs["preset"] = content_id(inputs["preset"])
-    return inputs
-
-
-@functools.lru_cache(maxsize=16)
-def _file_hash(path: str, _size: int, _mtime: int) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()[:16]
 
 
 # ------------------------------------------------------------------ the stage
-def _new_scene(dialogue: Dialogue):
+def _new_scene(dialogue: DialogueSpec):
     """An empty scene with the demo heads, or the template opened; returns (scene, heads)."""
     if not dialogue.template:
         bpy.ops.wm.read_homefile(use_empty=True)
@@ -133,19 +63,19 @@ def _new_scene(dialogue: Dialogue):
     return scene, tuple(heads)
 
 
-def _preset(dialogue: Dialogue, heads) -> rigs.Preset:
+def _preset(dialogue: DialogueSpec, heads) -> Preset:
     """The named preset (key or mapping .json) checked against both heads, or the first
     shipped preset both heads fit."""
     if dialogue.preset:
-        preset = (rigs.load_preset_file(dialogue.preset) if dialogue.preset.endswith(".json")
-                  else rigs.get_preset(dialogue.preset))
+        preset = (load_preset_file(dialogue.preset) if dialogue.preset.endswith(".json")
+                  else get_preset(dialogue.preset))
         for head in heads:
             resolve_head(head, preset)
         return preset
     keys = (DEMO_PRESET,) if not dialogue.template else TEMPLATE_PRESETS
     errors = []
     for key in keys:
-        preset = rigs.get_preset(key)
+        preset = get_preset(key)
         try:
             for head in heads:
                 resolve_head(head, preset)
@@ -158,25 +88,13 @@ def _preset(dialogue: Dialogue, heads) -> rigs.Preset:
 
 
 # ------------------------------------------------------------------ generation
-@dataclass
-class _ReportingJob(jobs.Job):
-    """A job that also calls ``on_turn(progress)`` after each turn is written."""
-    on_turn: Callable | None = None
-
-    def handle(self, msg) -> None:
-        super().handle(msg)
-        if msg[0] == "turn" and self.on_turn is not None:
-            self.on_turn(self.progress)
-
-
 def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, step,
               given=(None, None)):
     request = generation.Request(
         audio[0], audio[1], motion_a=given[0], motion_b=given[1],
         checkpoint=settings.checkpoint, device=settings.device,
         context_turns=settings.context_turns, steps=settings.steps,
-        temperature=settings.temperature, seed=settings.seed, takes=1,
-        stream_factory=generation.stream_override)
+        temperature=settings.temperature, seed=settings.seed, takes=1)
     generation.prepare(request)
     targets = [jobs.HeadTarget(label, head.name, preset) for label, head in zip("AB", heads)]
 
@@ -184,8 +102,8 @@ def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, 
         step(f"generating: turn {p.turns_done}/{p.turns_total}, RTF {p.rtf:.2f}",
              force=p.turns_done == p.turns_total)
 
-    job = _ReportingJob(scene.name, request, targets, start, TakeSettings(seed=settings.seed),
-                        on_turn=on_turn)
+    job = jobs.Job(scene.name, request, targets, start, TakeSettings(seed=settings.seed),
+                   on_turn=on_turn)
     jobs.run_sync(job)
     if job.state != "done":
         raise DialogueError(f"generation {job.state}: {job.error or 'stopped'}")
@@ -263,7 +181,7 @@ def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _make(dialogue: Dialogue, settings: BatchSettings, out: Outputs, report: dict, step) -> None:
+def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report: dict, step) -> None:
     audio = (core.load_audio(dialogue.audio_a), core.load_audio(dialogue.audio_b))
     given = tuple(core.load_motion_npz(p) if p else None
                   for p in (dialogue.motion_a, dialogue.motion_b))
@@ -285,16 +203,16 @@ def _make(dialogue: Dialogue, settings: BatchSettings, out: Outputs, report: dic
     frames25 = max(len(w.motion) for w in job.writers.values())
     fps = scene_fps(scene)
     scene.frame_start = start
-    scene.frame_end = start + mapping.scene_frame_count(frames25, fps) - 1
+    scene.frame_end = start + flame_motion.scene_frame_count(frames25, fps) - 1
     scene.frame_set(start)
     p = job.progress
     report.update({
         "heads": {"A": heads[0].name, "B": heads[1].name}, "preset": preset.key,
         "takes": job.take_names, "turns": p.turns_total,
-        "audio_seconds": round(frames25 / mapping.MODEL_FPS, 3),
+        "audio_seconds": round(frames25 / flame_motion.MODEL_FPS, 3),
         "fps": fps, "frame_start": scene.frame_start, "frame_end": scene.frame_end,
         "generation": {"seconds": round(p.elapsed, 3),
-                       "realtime_factor": round(p.elapsed / max(frames25 / mapping.MODEL_FPS,
+                       "realtime_factor": round(p.elapsed / max(frames25 / flame_motion.MODEL_FPS,
                                                                 1e-9), 4)}})
     _save_blend(out, scene, settings)
     report["outputs"]["blend"] = out.blend.name
@@ -303,7 +221,7 @@ def _make(dialogue: Dialogue, settings: BatchSettings, out: Outputs, report: dic
         _render(out, scene, settings, report, step)
 
 
-def process(dialogue: Dialogue, settings: BatchSettings, step) -> dict:
+def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
     """Make one dialogue's outputs and write its report; never raises for a user error
     (the report says "failed" and why). ``step(text, force=False)`` shows progress."""
     out = Outputs(Path(settings.out), dialogue.name)
@@ -317,7 +235,7 @@ def process(dialogue: Dialogue, settings: BatchSettings, step) -> dict:
     try:
         _make(dialogue, settings, out, report, step)
         report["status"] = "ok"
-    except USER_ERRORS + (DialogueError,) as exc:
+    except (core.TimarError, OSError) as exc:   # a user error; or the disk (full, no access)
         report["error"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in the report
         report["error"] = f"unexpected error: {exc!r}"

@@ -19,8 +19,8 @@ def fmt_time(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-class Progress:
-    """Overall counters and the lines printed for each step."""
+class BatchProgress:
+    """A batch's overall counters and the lines printed for each step."""
 
     def __init__(self, total: int, label: str = "", stream=None, every: float = 10.0):
         self.total, self.label = total, label

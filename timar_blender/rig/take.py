@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Writing a take: FLAME motion (T, 56) at 25 fps -> new actions on a head, through a rig
-preset. Used by the Generate operator (turn by turn) and by batch scripts (whole takes)."""
+"""Writing a take: FLAME motion (T, 56) at 25 fps -> new actions on a head, through the
+targets its preset resolved to (head.py). Used by the Generate operator (turn by turn) and
+by batch scripts (whole takes). The last step of the rig/ flow: it only writes keys."""
 from __future__ import annotations
 
 import re
@@ -9,61 +10,11 @@ from dataclasses import dataclass
 import bpy
 import numpy as np
 
-from . import fcurves, mapping
-from .rigs import Preset, describe_missing, get_preset
-
-
-class RigError(ValueError):
-    """The head does not have what the preset needs; the message lists what is missing."""
-
-
-@dataclass
-class HeadRig:
-    """The parts of a head a preset drives. The head is what the user picked."""
-    head: bpy.types.Object
-    mesh: bpy.types.Object | None
-    armature: bpy.types.Object | None
-
-
-def _mesh_key_names(obj) -> set[str]:
-    key = obj.data.shape_keys if obj and obj.type == 'MESH' else None
-    return set(key.key_blocks.keys()) if key else set()
-
-
-def resolve_head(head, preset: Preset) -> HeadRig:
-    """Find the mesh and armature behind ``head`` and check them against the preset."""
-    if head is None:
-        raise RigError("no head object chosen")
-    mesh = armature = None
-    if head.type == 'ARMATURE':
-        armature = head
-        meshes = [c for c in head.children_recursive if c.type == 'MESH' and c.data.shape_keys]
-        wanted = set(preset.required_shape_keys())
-        if meshes:
-            mesh = max(meshes, key=lambda m: len(wanted & _mesh_key_names(m)))
-    elif head.type == 'MESH':
-        mesh = head
-        if head.parent and head.parent.type == 'ARMATURE':
-            armature = head.parent
-        else:
-            mods = [m for m in head.modifiers if m.type == 'ARMATURE' and m.object]
-            armature = mods[0].object if mods else None
-    else:
-        raise RigError(f"{head.name}: a head must be a mesh with shape keys, an armature, "
-                       f"or a mesh parented to an armature (got a {head.type.lower()})")
-    missing = []
-    keys = _mesh_key_names(mesh)
-    need_keys = [n for n in preset.required_shape_keys() if n not in keys]
-    if need_keys:
-        missing.append(describe_missing(need_keys, "shape keys"))
-    bones = set(armature.data.bones.keys()) if armature else set()
-    need_bones = [n for n in preset.required_bones() if n not in bones]
-    if need_bones:
-        missing.append(describe_missing(need_bones, "bones"))
-    if missing:
-        raise RigError(f"{head.name} does not fit the {preset.name} preset: missing "
-                       + "; ".join(missing))
-    return HeadRig(head, mesh, armature)
+from ..errors import RigError
+from . import fcurves, motion as flame_motion
+from .head import HeadRig, resolve_head
+from .preset import Preset, get_preset
+from .targets import bone_quaternions, shape_values
 
 
 _TAKE_RE = r"^{} take (\d+)(?: shapes)?$"
@@ -103,20 +54,18 @@ class TakeWriter:
         self.settings = settings or TakeSettings()
         self.fps = scene_fps(scene)
         self.take_name = take_name or f"{rig.head.name} take {next_take_number(rig.head.name)}"
-        self.motion = np.zeros((0, mapping.MOTION_DIM), dtype=np.float32)
+        self.motion = np.zeros((0, flame_motion.MOTION_DIM), dtype=np.float32)
         self._written = 0          # scene frames already written (all channels)
         self._procedural: dict = {}
         self._undo: list = []      # ((kind, name), had animation data, NLA track) per action
         self.mesh_name = self.arm_name = None
         self.key_action = self.arm_action = None
+        self.targets = rig.targets
         key = rig.mesh.data.shape_keys if rig.mesh else None
-        names = set(key.key_blocks.keys()) if key else set()
-        self.shape_names = [t.name for t in preset.shape_keys if t.name in names]
-        self.shape_names += [n for n in preset.corrective_names() if n in names]
-        self.blink_names = [n for n in preset.blink_keys if n in names] if self.settings.blinks else []
-        bones = set(rig.armature.data.bones.keys()) if rig.armature else set()
-        self.bone_names = [t.name for t in preset.bones if t.name in bones]
-        self.eye_names = [n for n in preset.eye_bones if n in bones] if self.settings.blinks else []
+        self.shape_names = self.targets.shape_names
+        self.blink_names = list(self.targets.blink_keys) if self.settings.blinks else []
+        self.bone_names = self.targets.bone_names
+        self.eye_names = list(self.targets.eye_bones) if self.settings.blinks else []
         if self.shape_names or self.blink_names:
             self.mesh_name = rig.mesh.name
             self.key_action = self._make_action(key, f"{self.take_name} shapes")
@@ -164,26 +113,26 @@ class TakeWriter:
         self.key_action = self.arm_action = None
 
     def _widen_slider(self, kb):
-        rng = self.preset.slider_range
+        rng = self.targets.slider_range
         if rng:
             kb.slider_min = min(kb.slider_min, rng[0])
             kb.slider_max = max(kb.slider_max, rng[1])
 
     def append(self, motion) -> None:
         """Add frames (n, 56) at 25 fps and rewrite the keys of the whole take."""
-        chunk = mapping.check_motion(motion)
+        chunk = flame_motion.check_motion(motion)
         self.motion = np.concatenate([self.motion, chunk], axis=0)
         self.write()
 
     def channel_values(self):
         """(frames, shape values, bone quaternions) for the motion received so far."""
         s = self.settings
-        m = mapping.prepare_motion(self.motion, s.intensity_exp, s.intensity_jaw,
-                                   s.intensity_head, s.smoothing)
-        m = mapping.resample(m, self.fps)
+        m = flame_motion.prepare_motion(self.motion, s.intensity_exp, s.intensity_jaw,
+                                        s.intensity_head, s.smoothing)
+        m = flame_motion.resample(m, self.fps)
         frames = self.start_frame + np.arange(len(m), dtype=np.float32)
-        shapes = self.preset.shape_values(m)
-        bones = self.preset.bone_quaternions(m)
+        shapes = shape_values(self.targets, m)
+        bones = bone_quaternions(self.targets, m)
         if self.blink_names:
             blink = self._curve("blink", len(m))
             for name in self.blink_names:
@@ -201,8 +150,8 @@ class TakeWriter:
         if have is None or len(have) < n:
             span = max(n, 2 * (len(have) if have is not None else 0), int(self.fps * 30))
             seed = self.settings.seed
-            have = (mapping.blink_curve(span, self.fps, seed) if kind == "blink" else
-                    mapping.gaze_quaternions(mapping.saccade_curve(span, self.fps, seed)))
+            have = (flame_motion.blink_curve(span, self.fps, seed) if kind == "blink" else
+                    flame_motion.gaze_quaternions(flame_motion.saccade_curve(span, self.fps, seed)))
             self._procedural[kind] = have
         return have[:n]
 
@@ -210,7 +159,7 @@ class TakeWriter:
         """Scene frames written before that new motion cannot change: smoothing reaches
         back 3 sigma, interpolation one model frame."""
         reach = int(np.ceil(3 * self.settings.smoothing)) + 2
-        return max(0, self._written - int(np.ceil(reach * self.fps / mapping.MODEL_FPS)) - 1)
+        return max(0, self._written - int(np.ceil(reach * self.fps / flame_motion.MODEL_FPS)) - 1)
 
     def write(self) -> None:
         if len(self.motion) == 0:
@@ -237,7 +186,7 @@ class TakeWriter:
     def _fcurves(self, action_name):
         action = bpy.data.actions.get(action_name)
         if action is None:
-            raise RuntimeError(f"the action '{action_name}' was removed while it was written")
+            raise RigError(f"the action '{action_name}' was removed while it was written")
         return fcurves.action_fcurves(action)
 
     @property
@@ -257,7 +206,7 @@ def write_take(head, motion, preset: Preset | str, start_frame: int = 1, take_na
     if isinstance(preset, str):
         preset = get_preset(preset)
     scene = scene or bpy.context.scene
-    motion = mapping.check_motion(motion)
+    motion = flame_motion.check_motion(motion)
     rig = resolve_head(head, preset)
     settings = TakeSettings(intensity_exp, intensity_jaw, intensity_head, smoothing, blinks, seed)
     writer = TakeWriter(scene, rig, preset, start_frame, take_name, settings)

@@ -9,7 +9,8 @@ A preset (see assets/rigs/*.json and README_SECTION.md) lists
   the bone's quaternion is the rotation of ``scale * axis_map @ flame_axis_angle``.
 - ``slider_range`` (widens the sliders of driven keys), ``correctives`` (FLAME's Pose1..18),
   ``blink`` (shape keys closed by procedural blinks) and ``eyes`` (bones for saccades).
-Channels: exp1..exp50, jaw_x..jaw_z, neck_x..neck_z. Nothing here imports bpy.
+Channels: exp1..exp50, jaw_x..jaw_z, neck_x..neck_z. This module turns the JSON into
+targets with channel indices (the first step of the rig/ flow); nothing here imports bpy.
 """
 from __future__ import annotations
 
@@ -20,11 +21,24 @@ from pathlib import Path
 
 import numpy as np
 
-from . import mapping
+from ..core import assets, constants
+from ..errors import PresetError
+
+_AXES = "xyz"
 
 
-class PresetError(ValueError):
-    """A preset file is missing or malformed; the message names the file and the problem."""
+def channel_index(name: str) -> int:
+    """Index into the 56-vector of a channel name: exp1..exp50, jaw_x..jaw_z, neck_x..neck_z."""
+    key = name.strip().lower()
+    if key.startswith("exp") and key[3:].isdigit():
+        i = int(key[3:])
+        if 1 <= i <= constants.EXP_DIM:
+            return constants.EXP.start + i - 1
+    for base, part in (("jaw", constants.JAW), ("neck", constants.NECK)):
+        if key.startswith(base + "_") and key[-1] in _AXES and len(key) == len(base) + 2:
+            return part.start + _AXES.index(key[-1])
+    raise ValueError(f"unknown FLAME channel '{name}' (use exp1..exp{constants.EXP_DIM}, "
+                     "jaw_x..jaw_z, neck_x..neck_z)")
 
 
 @dataclass
@@ -66,30 +80,6 @@ class Preset:
     def corrective_names(self) -> list[str]:
         return [self.correctives.format(n=n) for n in range(1, 19)] if self.correctives else []
 
-    def shape_values(self, m: np.ndarray) -> dict[str, np.ndarray]:
-        """Per shape key, its values for prepared and resampled motion m (N, 56)."""
-        out = {}
-        for t in self.shape_keys:
-            v = np.full(len(m), t.offset, dtype=np.float64)
-            for idx, w in t.weights.items():
-                v += w * m[:, idx]
-            if t.clamp is not None:
-                v = np.clip(v, *t.clamp)
-            out[t.name] = v.astype(np.float32)
-        if self.correctives:
-            corr = mapping.pose_correctives(m[:, mapping.NECK], m[:, mapping.JAW])
-            for i, name in enumerate(self.corrective_names()):
-                out[name] = corr[:, i]
-        return out
-
-    def bone_quaternions(self, m: np.ndarray) -> dict[str, np.ndarray]:
-        """Per bone, (N, 4) quaternions (w, x, y, z) in the bone's local space."""
-        out = {}
-        for t in self.bones:
-            aa = (m[:, t.source].astype(np.float64) @ t.axis_map.T) * t.scale
-            out[t.name] = mapping.axis_angle_to_quaternion(aa)
-        return out
-
 
 def _expand(entry: dict, n: int) -> dict:
     fmt = lambda s: s.replace("{n}", str(n))  # noqa: E731
@@ -102,7 +92,7 @@ def _expand(entry: dict, n: int) -> dict:
 def _shape_target(entry: dict) -> ShapeTarget:
     weights = {}
     for ch, w in entry.get("weights", {}).items():
-        weights[mapping.channel_index(ch)] = float(w)
+        weights[channel_index(ch)] = float(w)
     clamp = entry.get("clamp")
     if clamp is not None:
         if len(clamp) != 2 or float(clamp[0]) > float(clamp[1]):
@@ -113,7 +103,7 @@ def _shape_target(entry: dict) -> ShapeTarget:
 
 
 def _bone_target(entry: dict) -> BoneTarget:
-    source = {"jaw": mapping.JAW, "neck": mapping.NECK}.get(entry.get("source"))
+    source = {"jaw": constants.JAW, "neck": constants.NECK}.get(entry.get("source"))
     if source is None:
         raise ValueError(f"bone '{entry.get('name')}': source must be \"jaw\" or \"neck\"")
     axis_map = np.asarray(entry.get("axis_map", np.eye(3)), dtype=np.float64)
@@ -159,18 +149,10 @@ def load_preset_file(path: str | os.PathLike, key: str | None = None) -> Preset:
         raise PresetError(f"{path.name}: invalid rig mapping ({exc})") from None
 
 
-def rigs_dir() -> Path:
-    """assets/rigs inside the extension (packaged) or at the repository root (checkout)."""
-    here = Path(__file__).resolve().parent
-    for cand in (here / "assets" / "rigs", here.parent / "assets" / "rigs"):
-        if cand.is_dir():
-            return cand
-    return here / "assets" / "rigs"
-
-
 def builtin_presets() -> dict[str, Path]:
-    """Preset key (file stem) -> file, for the JSON files shipped in assets/rigs."""
-    d = rigs_dir()
+    """Preset key (file stem) -> file, for the JSON files shipped in assets/rigs
+    (model_core.assets: the extension's own copy, the repository's, or $TIMAR_ASSETS)."""
+    d = assets.rig_presets_dir()
     return {p.stem: p for p in sorted(d.glob("*.json"))} if d.is_dir() else {}
 
 
@@ -185,8 +167,3 @@ def get_preset(key: str, custom_path: str = "") -> Preset:
         raise PresetError(f"unknown rig preset '{key}' (available: {', '.join(files) or 'none'})")
     return load_preset_file(files[key], key)
 
-
-def describe_missing(names: list[str], what: str, limit: int = 8) -> str:
-    shown = ", ".join(names[:limit])
-    more = f" and {len(names) - limit} more" if len(names) > limit else ""
-    return f"{what} {shown}{more}"

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .batch_mp4 import mp4_tracks
+from .mp4 import mp4_tracks
 
 REPORT_VERSION = 1
 

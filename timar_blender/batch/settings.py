@@ -1,0 +1,81 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A batch's settings (generation and render options shared by every dialogue) and what a
+dialogue's outputs depend on: its input files by content hash and those settings, so a
+re-run redoes exactly the dialogues whose inputs or settings changed."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .. import core
+from .manifest import FILE_COLUMNS, DialogueSpec
+from .render import RenderOptions
+
+
+@dataclass
+class BatchSettings:
+    out: Path
+    checkpoint: str | None = None
+    device: str = "auto"
+    seed: int = 0
+    context_turns: int = 7
+    steps: int = 5
+    temperature: float = 1.0
+    render: bool = False
+    render_options: RenderOptions = field(default_factory=RenderOptions)
+    frames_step: int = 0
+    contact_range: tuple[int, int] | None = None
+    stall_timeout: float = 300.0
+
+    def checkpoint_id(self) -> str:
+        """The checkpoint's content hash, so a retrained model redoes the batch while a
+        copy of the same file on another machine does not."""
+        path = Path(self.checkpoint) if self.checkpoint else core.assets.bundled_checkpoint()
+        return content_id(str(path))
+
+    def describe(self, dialogue: DialogueSpec) -> dict:
+        """What the outputs depend on; a re-run redoes a dialogue when this changed."""
+        described = {
+            "inputs": input_contents(dialogue),
+            "generation": {"checkpoint": self.checkpoint_id(), "device": self.device,
+                           "seed": self.seed, "context_turns": self.context_turns,
+                           "steps": self.steps, "temperature": self.temperature}}
+        if self.render:
+            described["render"] = {**asdict(self.render_options),
+                                   "samples": self.render_options.samples_used(),
+                                   "frames_step": self.frames_step,
+                                   "contact_range": self.contact_range}
+        return described
+
+
+def content_id(path: str) -> str:
+    """A file's content hash (cached while its size and time stamp stay the same)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"missing: {path}"
+    return _file_hash(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+
+
+def input_contents(dialogue: DialogueSpec) -> dict:
+    """The dialogue's inputs as a re-run compares them: files (audio, template, a mapping
+    .json) by content, so audio replaced at the same path is redone and a moved copy is not."""
+    inputs = dialogue.inputs()
+    for key in FILE_COLUMNS:
+        if inputs[key]:
+            inputs[key] = content_id(inputs[key])
+    if inputs["preset"].lower().endswith(".json"):
+        inputs["preset"] = content_id(inputs["preset"])
+    return inputs
+
+
+@functools.lru_cache(maxsize=16)
+def _file_hash(path: str, _size: int, _mtime: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()[:16]
