@@ -88,14 +88,16 @@ def prepare(request: Request) -> Request:
     return request
 
 
-def _stream(request: Request, take: int):
+def _stream(request: Request, take: int, cancel: threading.Event):
     gen_mod = core.generate_module()
     opts = gen_mod.GenerationOptions(
         context_turns=request.context_turns, steps=request.steps,
         temperature=request.temperature, seed=request.seed + take, device=request.device,
         use_cache=True, mask_agent_history=True,
         noise_time_constant=request.noise_time_constant)
-    gen = gen_mod.DialogueGenerator(request.model, opts)
+    # Cancel is seen between the transformer's blocks, not only between turns: a turn of the
+    # official weights takes seconds on a CPU.
+    gen = gen_mod.DialogueGenerator(request.model, opts, should_stop=cancel.is_set)
     return gen.stream(request.audio_a, request.audio_b, motion_a=request.motion_a,
                       motion_b=request.motion_b), gen
 
@@ -105,7 +107,7 @@ def run(request: Request, emit: Callable[[Message], None], cancel: threading.Eve
     Cancelled or Failed (with the traceback when it is a bug)."""
     try:
         for take in range(request.takes):
-            turns, gen = _stream(request, take)
+            turns, gen = _stream(request, take, cancel)
             for turn in turns:
                 emit(TurnDone(take, turn))
                 if cancel.is_set():
@@ -113,6 +115,8 @@ def run(request: Request, emit: Callable[[Message], None], cancel: threading.Eve
                     return
             emit(TakeDone(take, list(gen.warnings)))
         emit(Finished())
+    except core.errors.Stopped:         # Cancel landed inside a turn: the turns sent stand
+        emit(Cancelled())
     except core.TimarError as exc:      # UserError included
         emit(Failed(str(exc)))
     except Exception as exc:  # noqa: BLE001 - a bug: the traceback goes to the console
