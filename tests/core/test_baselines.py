@@ -15,13 +15,7 @@ from model_core.flame import save_motion_npz
 TINY = preset("tiny")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest single-threaded; extra threads only contend on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _batch(b: int = 2, frames: int = 25, seed: int = 0) -> dict[str, torch.Tensor]:

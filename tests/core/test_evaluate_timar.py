@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from model_core import cli
 from model_core.evaluation.methods import TimarMethod
@@ -14,13 +13,7 @@ from model_core.evaluation.protocol import AgentClip, evaluate, tables
 from model_core.testing import make_tiny_checkpoint, make_tiny_model
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest single-threaded; extra threads only contend on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _clip(frames: int = 75, seed: int = 0, partner: bool = True) -> AgentClip:
