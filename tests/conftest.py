@@ -1,5 +1,7 @@
 """Shared test set-up: the repo root on sys.path, the real demo dialogue in ../shared (tests
-that need it skip with a message where it is absent), and a real tiny checkpoint."""
+that need it skip with a message where it is absent), a real tiny checkpoint, and the
+one-thread switch of the tiny-model tests. Plain helpers that test modules import live in
+``helpers.py``: a module named ``conftest`` is ambiguous once a sub-folder has its own."""
 from __future__ import annotations
 
 import sys
@@ -11,8 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-DEMO_DIR = REPO.parent / "shared" / "data" / "dualtalk_demo"
-DEMO_ID = "UbjUDM1MiGE_sub_video_72"
+from helpers import DEMO_DIR, DEMO_ID, write_speech_pair  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -32,19 +33,6 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     return path
 
 
-def write_speech_pair(folder: Path, seconds: float, seed: int = 0) -> list[str]:
-    """Two speech-like 16-bit wav tracks (speaker1, speaker2) in ``folder``."""
-    import soundfile as sf
-    from model_core.testing import speech_like
-
-    paths = []
-    for i in range(2):
-        path = folder / f"speaker{i + 1}.wav"
-        sf.write(path, speech_like(seconds, seed + i), 16000, subtype="PCM_16")
-        paths.append(str(path))
-    return paths
-
-
 @pytest.fixture(scope="session")
 def audio_pair(tmp_path_factory) -> list[str]:
     """Two 3 s speech-like tracks."""
@@ -59,6 +47,17 @@ def long_audio_pair(tmp_path_factory) -> list[str]:
     """Two 150 s speech-like tracks: long enough that a run of the real tiny model (tens of
     ms a turn) can be cancelled or stopped midway."""
     return write_speech_pair(tmp_path_factory.mktemp("long_audio"), LONG_AUDIO_SECONDS, seed=100)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny models run fastest single-threaded; extra threads only contend on a shared CPU."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def pytest_configure(config):

@@ -19,7 +19,7 @@ import pytest  # noqa: E402
 
 pytest.importorskip("bpy")
 
-from conftest import write_speech_pair  # noqa: E402
+from helpers import write_speech_pair  # noqa: E402
 from timar_blender.batch import manifest as batch_manifest  # noqa: E402
 from timar_blender.batch.lock import DialogueLock  # noqa: E402
 from timar_blender.errors import ManifestError  # noqa: E402

@@ -294,6 +294,31 @@ def test_blender_style_arguments_after_double_dash(tmp_path, audio, tiny_checkpo
     assert r["settings"]["generation"]["steps"] == 2 and (tmp_path / "take_7.blend").is_file()
 
 
+def test_official_weights_take_their_speech_model_from_the_command_line(tmp_path, audio):
+    """The release layout (TIMAR.pth) needs its wav2vec2 folder: without one the batch stops
+    before any dialogue with the line that says how to give it; --speech-model gives it."""
+    pytest.importorskip("transformers", reason="the official weights' wav2vec2 front end needs "
+                        "the 'transformers' package, which this Python does not have")
+    from model_core.official_testing import (random_release_state, release_args,
+                                             write_release, write_speech_model)
+    release = write_release(tmp_path / "TIMAR.pth",
+                            random_release_state(seed=1, width=128, depth=2, diff_width=64,
+                                                 diff_depth=2, feat_dim=32),
+                            args=release_args(model="tiny"))
+    speech = write_speech_model(tmp_path / "wav2vec2", "tiny", seed=2)
+    common = ("--audio-a", audio["a"], "--audio-b", audio["b"], "--name", "official",
+              "--checkpoint", release, "--device", "cpu", "--context-turns", "1")
+    out = tmp_path / "out"
+    proc = batch(*common, "--out", out, TIMAR_SPEECH_MODEL="")
+    assert proc.returncode == 2 and "--speech-model DIR" in proc.stderr
+    assert not out.exists() or not list(out.glob("official*"))
+    proc = batch(*common, "--out", out, "--speech-model", speech, TIMAR_SPEECH_MODEL="")
+    assert proc.returncode == 0, proc.stderr
+    r = report(out, "official")
+    assert r["status"] == "ok" and r["settings"]["generation"]["speech_model"] == str(speech)
+    assert (out / "official.blend").is_file()
+
+
 def test_sample_without_a_model_says_what_to_do(tmp_path, tiny_checkpoint):
     """$TIMAR_ASSETS holds the sample dialogue but no bundled model (one asset locator for
     both: model_core.assets)."""

@@ -20,7 +20,7 @@ bpy = pytest.importorskip("bpy")
 from timar_blender import jobs, ops_generate  # noqa: E402
 
 from blender_setup import addon, demo_scene  # noqa: E402,F401
-from conftest import write_speech_pair  # noqa: E402
+from helpers import write_speech_pair  # noqa: E402
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from model_core.corpus.features import speech_features
 from model_core.flame import load_motion_npz
 from model_core.generate import DialogueGenerator, GenerationOptions
 
-from conftest import DEMO_ID, REPO
+from helpers import DEMO_ID, REPO
 
 SAMPLE = REPO / "assets" / "sample"
 SEEDS = (0, 1, 2)

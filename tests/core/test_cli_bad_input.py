@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import write_speech_pair
+from helpers import write_speech_pair
 from model_core import cli as cli_module
 
 REPO = Path(__file__).resolve().parents[2]

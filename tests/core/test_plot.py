@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from model_core.cli import main
 
-from conftest import DEMO_ID
+from helpers import DEMO_ID
 
 
 def test_plot_draws_the_real_dialogue(demo_dir, tmp_path):

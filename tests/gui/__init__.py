@@ -1,3 +1,2 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-# A package, so that its conftest.py is "gui.conftest" and does not shadow tests/conftest.py
-# (the modules that say "from conftest import ...").
+# A package, so that its conftest.py is "gui.conftest" and does not shadow tests/conftest.py.

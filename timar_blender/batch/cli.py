@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only list this shard's dialogues and whether each is complete")
     gen = p.add_argument_group("generation")
     gen.add_argument("--checkpoint", help="model checkpoint (default: the bundled model)")
+    gen.add_argument("--speech-model", metavar="DIR",
+                     help="local wav2vec2 folder, for the official TIMAR.pth weights "
+                          "(default: $TIMAR_SPEECH_MODEL)")
     gen.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--context-turns", type=int, default=7)
@@ -122,7 +125,9 @@ def settings_from(args) -> BatchSettings:
     core.limits.check_generation_options(seed=args.seed, temperature=args.temperature, steps=args.steps)
     return BatchSettings(
         out=Path(args.out).resolve(), checkpoint=str(Path(args.checkpoint).resolve())
-        if args.checkpoint else None, device=args.device, seed=args.seed,
+        if args.checkpoint else None,
+        speech_model_dir=str(Path(args.speech_model).resolve()) if args.speech_model else None,
+        device=args.device, seed=args.seed,
         context_turns=args.context_turns, steps=args.steps, temperature=args.temperature,
         render=args.render, render_options=RenderOptions(args.engine, w, h, args.samples),
         frames_step=args.frames_step, contact_range=parse_contact_range(args.contact_range),
@@ -134,7 +139,7 @@ def load_model(settings: BatchSettings) -> None:
     if not generation.torch_available():
         site_packages.add_site_packages()   # PyTorch installed by the extension's preferences
     generation.check_torch(settings.device)
-    generation.get_model(settings.checkpoint, settings.device)
+    generation.get_model(settings.checkpoint, settings.device, settings.speech_model_dir)
 
 
 def _error(msg: str) -> int:

@@ -92,8 +92,8 @@ def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, 
               given=(None, None)):
     request = generation.Request(
         audio[0], audio[1], motion_a=given[0], motion_b=given[1],
-        checkpoint=settings.checkpoint, device=settings.device,
-        context_turns=settings.context_turns, steps=settings.steps,
+        checkpoint=settings.checkpoint, speech_model_dir=settings.speech_model_dir,
+        device=settings.device, context_turns=settings.context_turns, steps=settings.steps,
         temperature=settings.temperature, seed=settings.seed, takes=1)
     generation.prepare(request)
     targets = [jobs.HeadTarget(label, head.name, preset) for label, head in zip("AB", heads)]

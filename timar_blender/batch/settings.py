@@ -19,6 +19,7 @@ from .render import RenderOptions
 class BatchSettings:
     out: Path
     checkpoint: str | None = None
+    speech_model_dir: str | None = None     # wav2vec2 folder of official weights (None: $TIMAR_SPEECH_MODEL)
     device: str = "auto"
     seed: int = 0
     context_turns: int = 7
@@ -43,6 +44,8 @@ class BatchSettings:
             "generation": {"checkpoint": self.checkpoint_id(), "device": self.device,
                            "seed": self.seed, "context_turns": self.context_turns,
                            "steps": self.steps, "temperature": self.temperature}}
+        if self.speech_model_dir:   # only official-layout weights read it
+            described["generation"]["speech_model"] = self.speech_model_dir
         if self.render:
             described["render"] = {**asdict(self.render_options),
                                    "samples": self.render_options.samples_used(),
