@@ -16,6 +16,9 @@ import torch
 from .constants import MOTION_DIM, NUM_MARKERS, TOKENS_PER_TURN
 
 LARGE = dict(width=1024, depth=32, diff_width=1024, diff_depth=3, feat_dim=1024)
+# The release's structure at test size: 2 attention heads of 64, speech features as wide as
+# the "tiny" wav2vec2's hidden size (SPEECH_CONFIGS below).
+TINY = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)
 # wav2vec2-large-960h-lv60-self's architecture; "tiny" keeps its structure at toy sizes.
 SPEECH_CONFIGS = {
     "large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,

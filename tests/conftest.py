@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers import DEMO_DIR, DEMO_ID, REPO, write_speech_pair
+
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
-
-from helpers import DEMO_DIR, DEMO_ID, write_speech_pair  # noqa: E402
 
 
 @pytest.fixture(scope="session")

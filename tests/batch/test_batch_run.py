@@ -299,11 +299,9 @@ def test_official_weights_take_their_speech_model_from_the_command_line(tmp_path
     before any dialogue with the line that says how to give it; --speech-model gives it."""
     pytest.importorskip("transformers", reason="the official weights' wav2vec2 front end needs "
                         "the 'transformers' package, which this Python does not have")
-    from model_core.official_testing import (random_release_state, release_args,
+    from model_core.official_testing import (TINY, random_release_state, release_args,
                                              write_release, write_speech_model)
-    release = write_release(tmp_path / "TIMAR.pth",
-                            random_release_state(seed=1, width=128, depth=2, diff_width=64,
-                                                 diff_depth=2, feat_dim=32),
+    release = write_release(tmp_path / "TIMAR.pth", random_release_state(seed=1, **TINY),
                             args=release_args(model="tiny"))
     speech = write_speech_model(tmp_path / "wav2vec2", "tiny", seed=2)
     common = ("--audio-a", audio["a"], "--audio-b", audio["b"], "--name", "official",

@@ -19,7 +19,7 @@ REPO = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).reso
 sys.path.insert(0, str(REPO))
 
 from model_core.commands import common  # noqa: E402
-from model_core.official_testing import random_release_state, write_release, write_speech_model  # noqa: E402
+from model_core.official_testing import TINY, random_release_state, write_release, write_speech_model  # noqa: E402
 
 # Imported up front, so the walk records calls, not first imports (the names of older
 # layouts too, so the walk can be measured on an older checkout given as REPO).
@@ -34,8 +34,7 @@ for name in ("checkpoint", "official", "model", "wav2vec2", "speech_model", "wei
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     release = tmp / "TIMAR.pth"
-    write_release(release, random_release_state(width=128, depth=2, diff_width=64,
-                                                 diff_depth=2, feat_dim=32))
+    write_release(release, random_release_state(**TINY))
     speech = write_speech_model(tmp / "w2v", "tiny")
     calls: list[tuple[str, str]] = []
 

@@ -24,18 +24,15 @@ from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_pre
 
 from blender_setup import addon, demo_scene  # noqa: E402,F401
 
-# width 128 = 2 heads of 64; speech features 32 wide = the tiny wav2vec2's hidden size
-SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)
-
 
 @pytest.fixture(scope="module")
 def official_files(tmp_path_factory):
     pytest.importorskip("transformers", reason="the official weights' wav2vec2 front end needs "
                         "the 'transformers' package, which this Python does not have")
-    from model_core.official_testing import (random_release_state, release_args,
+    from model_core.official_testing import (TINY, random_release_state, release_args,
                                              write_release, write_speech_model)
     folder = tmp_path_factory.mktemp("official")
-    release = write_release(folder / "TIMAR.pth", random_release_state(seed=1, **SMALL),
+    release = write_release(folder / "TIMAR.pth", random_release_state(seed=1, **TINY),
                             args=release_args(model="tiny"))
     speech = write_speech_model(folder / "wav2vec2-large-960h-lv60-self", "tiny", seed=2)
     return release, speech

@@ -10,10 +10,9 @@ import torch
 from model_core import cli
 from model_core.checkpoint import load_model
 from model_core.errors import CheckpointError
-from model_core.official_testing import random_release_state, release_args, write_release
+from model_core.official_testing import TINY, random_release_state, release_args, write_release
 
 REPO = Path(__file__).resolve().parents[2]
-SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)
 PEAK_RSS = """
 import resource, sys, time
 from model_core.checkpoint import load_model
@@ -108,7 +107,7 @@ OPTIMIZER_MB = 400
 def test_release_layout_reads_only_the_ema_weights(speech_dir, tmp_path):
     """The release holds model, EMA and (mostly) optimizer state: loading it costs about what
     loading the EMA weights alone costs, and export --half writes a slim file."""
-    ema, model = random_release_state(seed=1, **SMALL), random_release_state(seed=2, **SMALL)
+    ema, model = random_release_state(seed=1, **TINY), random_release_state(seed=2, **TINY)
     slim = tmp_path / "ema_only.pth"
     write_release(slim, model, ema=ema, args=release_args(model="tiny"))
     full = tmp_path / "TIMAR.pth"

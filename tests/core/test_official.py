@@ -13,12 +13,11 @@ from model_core.checkpoint import load_model, model_from_payload, read_checkpoin
 from model_core.errors import CheckpointError, TimarError
 from model_core.generate import DialogueGenerator, GenerationOptions
 from model_core.speech_model import SPEECH_MODEL_ENV
-from model_core.official_testing import (LARGE, release_args, release_layout,
+from model_core.official_testing import (LARGE, TINY, release_args, release_layout,
                                          random_release_state, write_release)
 
 SPEC = __import__("pathlib").Path(__file__).resolve().parents[3] / "shared" / "spec" / \
     "official_timar_large_keys.txt"
-SMALL = dict(width=128, depth=2, diff_width=64, diff_depth=2, feat_dim=32)   # 2 heads of 64
 SR = 16000
 
 
@@ -119,13 +118,13 @@ def test_tampered_release_is_refused_and_never_runs_code(tmp_path, where):
 
 def test_wrong_layout_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(model_module, "Wav2Vec2FrontEnd", StubFrontEnd)
-    state = random_release_state(**dict(SMALL, feat_dim=1024))
+    state = random_release_state(**dict(TINY, feat_dim=1024))
     del state["encoder_norm.bias"]
     with pytest.raises(CheckpointError, match="missing: encoder_norm.bias"):
         model_from_payload({"model": state}, "x.pth")
     with pytest.raises(CheckpointError, match="neither 'model_ema' nor 'model'"):
         model_from_payload({"model_ema": {}, "optimizer": {}}, "x.pth")
-    state = random_release_state(**dict(SMALL, feat_dim=1024))
+    state = random_release_state(**dict(TINY, feat_dim=1024))
     state["z_proj.weight"] = torch.zeros(128, 64)
     with pytest.raises(CheckpointError, match="token width"):
         model_from_payload({"model": state}, "x.pth")
@@ -152,14 +151,14 @@ def use_speech(speech_dir, monkeypatch):
 def release_file(tmp_path_factory):
     """A small release: 'model' and 'model_ema' differ; optimizer, scaler and numpy args."""
     path = tmp_path_factory.mktemp("rel") / "TIMAR.pth"
-    write_release(path, random_release_state(seed=2, **SMALL),
-                  ema=random_release_state(seed=1, **SMALL), args=release_args(model="tiny"))
+    write_release(path, random_release_state(seed=2, **TINY),
+                  ema=random_release_state(seed=1, **TINY), args=release_args(model="tiny"))
     return path
 
 
 def test_release_loads_its_ema_weights(release_file, use_speech):
     model = load_model(release_file, device="cpu")
-    ema = random_release_state(seed=1, **SMALL)
+    ema = random_release_state(seed=1, **TINY)
     state = model.state_dict()
     assert all(torch.equal(state[k], v) for k, v in ema.items())
     assert model.meta["weights"] == "model_ema" and model.meta["epoch"] == 399
@@ -169,7 +168,7 @@ def test_release_loads_its_ema_weights(release_file, use_speech):
 
 
 def test_module_prefixed_model_only_release_loads(tmp_path, use_speech):
-    state = random_release_state(seed=4, **SMALL)
+    state = random_release_state(seed=4, **TINY)
     path = tmp_path / "ddp.pth"
     torch.save({"model": {"module." + k: v.half() for k, v in state.items()}, "epoch": 3}, path)
     model = load_model(path, device="cpu")
@@ -179,7 +178,7 @@ def test_module_prefixed_model_only_release_loads(tmp_path, use_speech):
 
 def test_speech_model_width_must_match(tmp_path, use_speech):
     path = tmp_path / "wide.pth"
-    write_release(path, random_release_state(**dict(SMALL, feat_dim=48)), full=False)
+    write_release(path, random_release_state(**dict(TINY, feat_dim=48)), full=False)
     with pytest.raises(TimarError, match="wide.pth: the weights expect 48-dim speech features"):
         load_model(path, device="cpu")
 
@@ -238,7 +237,7 @@ def reference_conditions(state: dict, heads: int, feats_user, feats_agent, motio
 def test_generator_matches_the_reference_forward_order(release_file, use_speech, context):
     """Windows shorter than, equal to and sliding past context + 1 turns, positions from 0."""
     model = load_model(release_file, device="cpu")
-    ema = random_release_state(seed=1, **SMALL)
+    ema = random_release_state(seed=1, **TINY)
     a, b = speech(6, 1), speech(6, 2)
     partner = np.random.default_rng(0).normal(scale=0.3, size=(150, 56)).astype(np.float32)
     captured = []

@@ -19,7 +19,7 @@ from .render import RenderOptions
 class BatchSettings:
     out: Path
     checkpoint: str | None = None
-    speech_model_dir: str | None = None     # wav2vec2 folder of official weights (None: $TIMAR_SPEECH_MODEL)
+    speech_model_dir: str | None = None   # official weights' wav2vec2 (None: $TIMAR_SPEECH_MODEL)
     device: str = "auto"
     seed: int = 0
     context_turns: int = 7
