@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     ".commands.bench",
     ".commands.corpus",
     ".commands.train",
+    ".commands.train_mouth",
     ".commands.evaluate",
     ".commands.compare",
     ".commands.export",

@@ -44,6 +44,11 @@ class TimarConfig:
     train_contexts: tuple[int, ...] = (0, 1, 3, 7)   # band widths sampled in training
     normalize_motion: bool = True        # per-dim mean/std buffers, set from the training data
 
+    # Lip sync: a small network on the log-mel features that outputs ARKit-52 weights and
+    # viseme probabilities per frame (model_core/mouth.py); its jaw replaces the FLAME jaw.
+    mouth: bool = False
+    mouth_width: int = 128
+
     def __post_init__(self) -> None:
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
@@ -58,6 +63,8 @@ class TimarConfig:
         self.train_contexts = tuple(int(c) for c in self.train_contexts)
         if not 0 <= self.past_frames <= 25:
             raise ValueError(f"past_frames must be between 0 and 25 (one turn), got {self.past_frames}")
+        if self.mouth and self.speech_frontend != "logmel":
+            raise ValueError("the mouth head reads the log-mel front end")
         if not 0.0 < self.mask_ratio_min <= 1.0:
             raise ValueError(f"mask_ratio_min must be in (0, 1], got {self.mask_ratio_min}")
 

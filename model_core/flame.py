@@ -11,6 +11,7 @@ import numpy as np
 
 from .constants import EXP, EXP_DIM, JAW, MOTION_DIM, NECK
 from .errors import MotionFileError
+from .face.channels import ARKIT, ARKIT_NAMES, FACE_DIM, VISEME_NAMES, VISEMES
 from .fileio import atomic_write
 
 # Plausible FLAME ranges: tracked expression coefficients stay within about +-10 (the
@@ -78,18 +79,27 @@ def check_motion_range(motion: np.ndarray, name: str) -> None:
             f"limit {POSE_LIMIT:g}); give FLAME 'exp' coefficients and 'pose' axis-angles in radians")
 
 
-def write_motion_npz(path: str | os.PathLike, motion: np.ndarray) -> None:
-    """Write (T, 56) motion as a DualTalk npz at ``path`` as it is (no temporary name)."""
+def write_motion_npz(path: str | os.PathLike, motion: np.ndarray, face: np.ndarray | None = None) -> None:
+    """Write (T, 56) motion as a DualTalk npz at ``path`` as it is (no temporary name); with
+    ``face`` ((T, 67) face frames) also ``arkit`` (T, 52, Apple's order), ``arkit_names``,
+    ``visemes`` (T, 15) and ``viseme_names``."""
     motion = np.asarray(motion, dtype=np.float32)
     if motion.ndim != 2 or motion.shape[1] != MOTION_DIM:
         raise ValueError(f"motion must be (T, {MOTION_DIM}), got {motion.shape}")
     exp, pose = to_dualtalk(motion)
+    extra = {}
+    if face is not None:
+        face = np.asarray(face, dtype=np.float32)
+        if face.shape != (len(motion), FACE_DIM):
+            raise ValueError(f"face frames must be ({len(motion)}, {FACE_DIM}), got {face.shape}")
+        extra = dict(arkit=face[:, ARKIT], arkit_names=np.array(ARKIT_NAMES),
+                     visemes=face[:, VISEMES], viseme_names=np.array(VISEME_NAMES))
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"a motion file's name must end in .npz: {path}")
     # A path, not an open file: when the disk fills up, zipfile then closes its own file
     # once, instead of failing again later when it is garbage-collected.
-    np.savez(path, exp=exp, pose=pose)
+    np.savez(path, exp=exp, pose=pose, **extra)
 
 
 def save_motion_npz(path: str | os.PathLike, motion: np.ndarray) -> None:

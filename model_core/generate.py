@@ -28,13 +28,15 @@ import torch
 
 from .audio import pad_warning_for
 from .audio_stream import AudioStream, open_audio, truncation_warning
-from .constants import FPS, MOTION_DIM, NECK, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
+from .constants import FPS, JAW, MOTION_DIM, NECK, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
 from .devices import resolve_device
 from .errors import MotionFileError, Stopped, TimarError
 from .feature_stream import TurnFeatures
+from .face.channels import ARKIT_INDEX, face_from_flame, jaw_rad_from_open
 from .flame import load_motion_npz
 from .layout import turn_ids
 from .limits import check_generation_options
+from .mouth import SILENCE_FEATURE, pad_context
 from .transformer import KVCache
 from .turn_joins import SeamBlend, TurnFilter
 
@@ -74,6 +76,10 @@ class TurnResult:
     motion_b: np.ndarray
     elapsed_s: float                # since generation started
     audio_seconds_done: float
+    # (n, 67) face frames (model_core.face.channels: ARKit-52 then 15 viseme probabilities):
+    # the mouth head's where the model has one, else what the FLAME motion implies.
+    face_a: np.ndarray | None = None
+    face_b: np.ndarray | None = None
 
     @property
     def realtime_factor(self) -> float:
@@ -87,6 +93,8 @@ class DialogueResult:
     wall_time_s: float
     duration_s: float
     warnings: list[str] = field(default_factory=list)
+    face_a: np.ndarray | None = None    # (T, 67), see TurnResult
+    face_b: np.ndarray | None = None
 
     @property
     def realtime_factor(self) -> float:
@@ -260,15 +268,16 @@ class DialogueGenerator:
     # ---------------------------------------------------------------- public API
     def run(self, audio_a, audio_b, motion_a=None, motion_b=None, *, sample_rate=None,
             allow_silent: bool = False) -> DialogueResult:
-        parts_a, parts_b, start = [], [], time.perf_counter()
-        duration = 0.0
+        turns, start = [], time.perf_counter()
         for turn in self.stream(audio_a, audio_b, motion_a, motion_b, sample_rate=sample_rate,
                                 allow_silent=allow_silent):
-            parts_a.append(turn.motion_a)
-            parts_b.append(turn.motion_b)
-            duration = turn.audio_seconds_done
-        return DialogueResult(np.concatenate(parts_a), np.concatenate(parts_b),
-                              time.perf_counter() - start, duration, list(self.warnings))
+            turns.append(turn)
+
+        def joined(name):
+            return np.concatenate([getattr(turn, name) for turn in turns])
+        return DialogueResult(joined("motion_a"), joined("motion_b"), time.perf_counter() - start,
+                              turns[-1].audio_seconds_done, list(self.warnings),
+                              joined("face_a"), joined("face_b"))
 
     def stream(self, audio_a, audio_b, motion_a=None, motion_b=None, *,
                sample_rate=None, allow_silent: bool = False) -> Iterator[TurnResult]:
@@ -339,6 +348,7 @@ class DialogueGenerator:
         model, opt = self.model, self.options
         motion, agents, given, frames = s.motion, s.agents, s.given, s.frames
         self._check_stop()
+        face = self._mouth(t, s)          # first: it reads turn t - 1's features, kept till now
         cond = self._conditions(t, s.feats, motion, agents, s.users, s.partner_known,
                                 s.cache)                                   # (A, 25, D)
         self._check_stop()
@@ -358,14 +368,35 @@ class DialogueGenerator:
         sample = sample.view(len(agents), TURN_FRAMES, MOTION_DIM)
         motion[agents, t] = self.seam_blend(self.turn_filter(sample, previous), previous)
         out = model.denormalize(motion[:, t]).cpu().numpy()
+        if face is not None:            # the mouth head's jaw articulates the FLAME jaw too
+            out[:, :, JAW.start] = jaw_rad_from_open(face[:, :, ARKIT_INDEX["jawOpen"]])
         for h in (0, 1):
             if given[h] is not None:    # copy the given motion through unchanged
                 seg = given[h][t * TURN_FRAMES:(t + 1) * TURN_FRAMES]
                 out[h, :len(seg)] = seg
         n = min(TURN_FRAMES, frames - t * TURN_FRAMES)
+        faces = [face_from_flame(out[h, :n]) if face is None or given[h] is not None
+                 else face[h, :n] for h in (0, 1)]
         done = (t * TURN_FRAMES + n) / FPS
         return TurnResult(t, s.n_turns, t * TURN_FRAMES, out[0, :n].astype(np.float32),
-                          out[1, :n].astype(np.float32), time.perf_counter() - s.start, done)
+                          out[1, :n].astype(np.float32), time.perf_counter() - s.start, done,
+                          faces[0], faces[1])
+
+    def _mouth(self, t: int, s: "StreamState") -> np.ndarray | None:
+        """(2, 25, 67) face frames of turn t from the mouth head, or None without one. It
+        reads the features of frames 25 t - 8 .. 25 t + 26: the next turn's first two
+        frames are the 80 ms lookahead (digital silence before the start and past the end)."""
+        mouth = self.model.mouth
+        if mouth is None:
+            return None
+        first, stop = max(0, t - 1), min(s.n_turns, t + 2)
+        block = s.feats[:, first:stop].reshape(2, (stop - first) * TURN_FRAMES, -1)
+        block = block.clone()
+        block[:, max(0, s.frames - first * TURN_FRAMES):] = SILENCE_FEATURE
+        at = (t - first) * TURN_FRAMES
+        window = pad_context(block[:, at:at + TURN_FRAMES], block[:, :at],
+                             block[:, at + TURN_FRAMES:])
+        return mouth.predict(window).cpu().numpy()
 
     def _turn_tokens(self, turns: range, feats, motion, agents, users, partner_known,
                      current: int, first_window_token: int = 0) -> torch.Tensor:

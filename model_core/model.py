@@ -18,6 +18,7 @@ from .diffusion import DiffusionHead, RegressionHead
 from .errors import SpeechModelError
 from .layout import MARKER_IDS, SLOTS, attention_mask, token_times, turn_ids
 from .logmel import LogMelFrontEnd
+from .mouth import MouthHead
 from .trajectory import TrajectoryHead
 from .transformer import Block, KVCache, rotary_tables
 from .speech_model import SPEECH_MODEL_NAME
@@ -72,6 +73,7 @@ class TimarModel(nn.Module):
             self.diffusion_pos_embed_learned = nn.Parameter(torch.zeros(1, tokens, d))
         self.encoder_blocks = nn.ModuleList(
             Block(d, config.heads, config.mlp_ratio) for _ in range(config.depth))
+        self.mouth = MouthHead(feat_dim, config.mouth_width) if config.mouth else None
         self.encoder_norm = nn.LayerNorm(d, eps=1e-6)
         if config.head == "trajectory":
             self.diffloss = TrajectoryHead(MOTION_DIM, d, config.diff_width, config.diff_depth,

@@ -52,7 +52,7 @@ def run(args) -> int:
                                 neck_filter_sigma=args.neck_filter,
                                 seam_blend_frames=args.seam_blend)
     generator = DialogueGenerator(model, options)
-    parts_a, parts_b, last = [], [], None
+    parts_a, parts_b, faces_a, faces_b, last = [], [], [], [], None
     for turn in generator.stream(args.audio_a, args.audio_b, args.motion_a, args.motion_b):
         if turn.index == 0:
             for w in generator.warnings:
@@ -62,15 +62,18 @@ def run(args) -> int:
                              " (broken weights or an extreme option); nothing was written")
         parts_a.append(turn.motion_a)
         parts_b.append(turn.motion_b)
+        faces_a.append(turn.face_a)
+        faces_b.append(turn.face_b)
         last = turn
         progress(f"turn {turn.index + 1}/{turn.total_turns}  {turn.audio_seconds_done:.0f} s of audio"
                  f"  real-time factor {turn.realtime_factor:.3f}")
     out_a = out_dir / f"{name}_speaker1.npz"
     out_b = out_dir / f"{name}_speaker2.npz"
     motion_a, motion_b = np.concatenate(parts_a), np.concatenate(parts_b)
+    face_a, face_b = np.concatenate(faces_a), np.concatenate(faces_b)
     try:   # both files appear together, or neither and an earlier result stays
-        publish_together({out_a: lambda tmp: write_motion_npz(tmp, motion_a),
-                          out_b: lambda tmp: write_motion_npz(tmp, motion_b)}, suffix=".npz")
+        publish_together({out_a: lambda tmp: write_motion_npz(tmp, motion_a, face_a),
+                          out_b: lambda tmp: write_motion_npz(tmp, motion_b, face_b)}, suffix=".npz")
     except OSError as exc:
         raise TimarError(f"cannot write the results to {out_dir} ({exc.strerror or exc}); "
                          "free some space or choose another --out-dir; any earlier "

@@ -43,8 +43,22 @@ VISEMES = slice(ARKIT_DIM, FACE_DIM)
 MOUTH_CHANNELS = tuple(n for n in ARKIT_NAMES
                        if n.startswith(("jaw", "mouth", "cheek", "tongue")))
 
-# FLAME jaw opening (rad, about x) at which jawOpen reaches 1 in the fallback.
-JAW_OPEN_FULL_RAD = 1.0 / 3.0
+# FLAME's jaw rotation about x (rad) for ARKit jawOpen 0 and 1. On the real DualTalk face
+# (speaker 2) the jaw rests near 0.04-0.07 rad, talks around 0.16 and reaches 0.28 (95th
+# percentile) to 0.37 (99th).
+JAW_CLOSED_RAD = 0.04
+JAW_OPEN_RANGE_RAD = 0.30
+
+
+def jaw_rad_from_open(jaw_open):
+    """ARKit jawOpen (0..1) -> FLAME jaw rotation about x (rad)."""
+    return JAW_CLOSED_RAD + JAW_OPEN_RANGE_RAD * np.asarray(jaw_open, dtype=np.float32)
+
+
+def open_from_jaw_rad(jaw_x):
+    """FLAME jaw rotation about x (rad) -> ARKit jawOpen in [0, 1]."""
+    return np.clip((np.asarray(jaw_x, dtype=np.float32) - JAW_CLOSED_RAD) / JAW_OPEN_RANGE_RAD,
+                   0.0, 1.0)
 
 
 def face_from_flame(motion: np.ndarray) -> np.ndarray:
@@ -53,7 +67,7 @@ def face_from_flame(motion: np.ndarray) -> np.ndarray:
     jaw is closed. For models without a mouth head and for FLAME files given as motion."""
     motion = np.asarray(motion, dtype=np.float32)
     face = np.zeros((len(motion), FACE_DIM), dtype=np.float32)
-    jaw_open = np.clip(motion[:, constants.JAW.start] / JAW_OPEN_FULL_RAD, 0.0, 1.0)
+    jaw_open = open_from_jaw_rad(motion[:, constants.JAW.start])
     face[:, ARKIT_INDEX["jawOpen"]] = jaw_open
     face[:, VISEMES.start + VISEME_INDEX["sil"]] = 1.0 - jaw_open
     face[:, VISEMES.start + VISEME_INDEX["aa"]] = jaw_open

@@ -1,0 +1,150 @@
+"""Training the mouth head on utterances with exact phone timings.
+
+An utterance folder holds ``NAME.wav`` (any rate, mono) beside ``NAME.phones.json`` (a list
+of phones: ``{"label", "start", "end", "stress"}`` objects or ``[label, start, end]`` lists,
+seconds). Each utterance is placed in silence (0-1.5 s before, 0.5-1.5 s after, so the head
+learns to rest with the lips closed), given a random gain and background noise, turned into
+the causal log-mel features the model reads and into the lip teacher's targets
+(``corpus.lip_teacher``); random crops of the result train the head. The transformer's
+weights are not touched: the head is added to an existing checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .audio import load_audio
+from .constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
+from .corpus.lip_teacher import teach
+from .errors import TimarError
+from .face.channels import ARKIT_DIM, ARKIT_INDEX, MOUTH_CHANNELS
+from .face.visemes import JAW_OPEN, LIP_CLOSURE, LIP_ROUNDING
+from .mouth import LOOKAHEAD_FRAMES, PAST_FRAMES, SILENCE_FEATURE, loss
+
+
+@dataclass
+class MouthTrainOptions:
+    steps: int = 3000
+    batch_size: int = 48
+    crop_frames: int = 50
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    augmentations: int = 2          # noisy, shifted copies of every utterance
+    seed: int = 0
+    max_minutes: float = 0.0
+
+
+def utterance_files(folders) -> list[tuple[Path, Path]]:
+    """(wav, phones json) pairs of one folder or a list of them, sorted by name."""
+    folders = [Path(folders)] if isinstance(folders, (str, Path)) else [Path(f) for f in folders]
+    pairs = []
+    for wav in sorted(w for folder in folders for w in folder.rglob("*.wav")):
+        for cand in (wav.with_suffix(".phones.json"), wav.with_suffix(".json")):
+            if cand.is_file():
+                pairs.append((wav, cand))
+                break
+    if not pairs:
+        raise TimarError(f"{', '.join(map(str, folders))}: no utterances (NAME.wav beside NAME.phones.json); make "
+                         "them with `python -m model_core phones` or the corpus builder")
+    return pairs
+
+
+def channel_weights() -> torch.Tensor:
+    """(52,) loss weight of each ARKit channel: closure and jaw first (closed lips are what
+    viewers judge first), then rounding and the other mouth channels; the rest are 0 in the
+    teacher and only need to stay there."""
+    w = torch.full((ARKIT_DIM,), 0.2)
+    w[[ARKIT_INDEX[n] for n in MOUTH_CHANNELS]] = 1.0
+    w[list(LIP_ROUNDING)] = 2.0
+    w[JAW_OPEN] = 3.0
+    w[list(LIP_CLOSURE)] = 3.0
+    return w
+
+
+def _example(frontend, audio: np.ndarray, phones: list, rng: np.random.Generator):
+    """One augmented utterance -> (features (F, feat), targets (F, 67))."""
+    before = int(rng.uniform(0.0, 1.5) * SAMPLE_RATE)
+    after = int(rng.uniform(0.5, 1.5) * SAMPLE_RATE)
+    gain = 10.0 ** (rng.uniform(-12.0, 6.0) / 20.0)
+    x = np.concatenate([np.zeros(before), audio * gain, np.zeros(after)]).astype(np.float32)
+    if rng.random() < 0.7:          # background noise 25-50 dB below the speech
+        rms = float(np.sqrt(np.mean(np.square(audio * gain)) + 1e-12))
+        x += (rng.standard_normal(len(x)) * rms * 10.0 ** (-rng.uniform(25, 50) / 20.0)).astype(np.float32)
+    x = np.clip(x, -1.0, 1.0)
+    frames = math.ceil(len(x) / SAMPLES_PER_FRAME)
+    shift = before / SAMPLE_RATE
+    shifted = [_shift(p, shift) for p in phones]
+    feats = frontend(torch.from_numpy(x)[None])[0]
+    return feats[:frames], torch.from_numpy(teach(shifted, frames))
+
+
+def _shift(phone, by: float):
+    if isinstance(phone, dict):
+        return {**phone, "start": float(phone["start"]) + by, "end": float(phone["end"]) + by}
+    label, start, end, *rest = phone
+    return [label, float(start) + by, float(end) + by, *rest]
+
+
+def build_examples(frontend, folder, options: MouthTrainOptions, log=print):
+    rng = np.random.default_rng(options.seed)
+    examples = []
+    for wav, phones_file in utterance_files(folder):
+        audio = load_audio(str(wav))
+        phones = json.loads(phones_file.read_text())
+        for _ in range(options.augmentations):
+            examples.append(_example(frontend, audio, phones, rng))
+    log(f"{len(examples)} examples, {sum(len(f) for f, _ in examples) / FPS / 60:.1f} min")
+    return examples
+
+
+def _batch(examples, options: MouthTrainOptions, rng: np.random.Generator):
+    span = PAST_FRAMES + options.crop_frames + LOOKAHEAD_FRAMES
+    feats, targets = [], []
+    for i in rng.integers(0, len(examples), options.batch_size):
+        f, y = examples[i]
+        start = int(rng.integers(0, max(1, len(f) - options.crop_frames + 1)))
+        idx = np.arange(start - PAST_FRAMES, start - PAST_FRAMES + span)
+        ok = torch.from_numpy((idx >= 0) & (idx < len(f)))
+        clip = f[np.clip(idx, 0, len(f) - 1)]
+        feats.append(torch.where(ok[:, None], clip, torch.full_like(clip, SILENCE_FEATURE)))
+        ty = y[np.clip(np.arange(start, start + options.crop_frames), 0, len(y) - 1)]
+        targets.append(ty)
+    return torch.stack(feats), torch.stack(targets)
+
+
+def train_mouth(model, folder, options: MouthTrainOptions, log=print) -> dict:
+    """Train ``model.mouth`` (in place) on the utterances in ``folder``; returns a summary."""
+    if model.mouth is None:
+        raise TimarError("this model has no mouth head (config mouth=False)")
+    torch.manual_seed(options.seed)
+    examples = build_examples(model.frontend, folder, options, log)
+    rng = np.random.default_rng(options.seed + 1)
+    head = model.mouth.train()
+    opt = torch.optim.AdamW(head.parameters(), lr=options.lr, weight_decay=options.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, options.lr, total_steps=options.steps,
+                                                pct_start=0.05)
+    weights = channel_weights()
+    start, done, last = time.perf_counter(), 0, float("nan")
+    for step in range(options.steps):
+        x, y = _batch(examples, options, rng)
+        value = loss(head(x), y, weights)
+        opt.zero_grad()
+        value.backward()
+        torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        done, last = step + 1, float(value)
+        if step % 200 == 0 or step == options.steps - 1:
+            log(f"step {step}  loss {last:.4f}  {time.perf_counter() - start:.0f} s")
+        if options.max_minutes and time.perf_counter() - start > options.max_minutes * 60:
+            log(f"stopped at step {step} by --max-minutes")
+            break
+    head.eval()
+    return {"steps": done, "final_loss": last, "examples": len(examples),
+            "minutes": (time.perf_counter() - start) / 60}
