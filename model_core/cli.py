@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     ".commands.corpus",
     ".commands.train",
     ".commands.evaluate",
+    ".commands.lipsync_eval",
     ".commands.compare",
     ".commands.export",
     ".commands.plot",
