@@ -132,8 +132,10 @@ def score_real(generator: DialogueGenerator, wav: Path) -> dict:
         row["real_jaw_auc_vs_face"] = lipsync.jaw_auc_vs_reference(
             speaker.jaw, real_jaw, speech_mask(real_labels))
         row["real_face_jaw_auc"] = lipsync.jaw_auc(real_jaw, real_labels, REAL_FACE_LEAD_FRAMES)
-        row["real_face_closure_recall"] = lipsync.closure_recall(
-            lipsync.sealed_from_flame_jaw(real_jaw), phones)
+        real_sealed = lipsync.sealed_from_flame_jaw(real_jaw)
+        row["real_face_closure_recall"] = lipsync.closure_recall(real_sealed, phones)
+        row["real_face_false_closures_per_min"] = lipsync.false_closures_per_minute(
+            real_sealed, phones)
     return row
 
 
