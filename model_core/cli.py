@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     ".commands.train",
     ".commands.train_mouth",
     ".commands.evaluate",
+    ".commands.lipsync_eval",
     ".commands.compare",
     ".commands.export",
     ".commands.plot",
