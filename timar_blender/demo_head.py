@@ -11,6 +11,8 @@ import bmesh
 import bpy
 import numpy as np
 
+from .demo_face import arkit_shapes
+
 # name: (head, tail, parent); all bones point up (+Z) with zero roll.
 BONES = {
     "root": ((0, 0, -0.06), (0, 0, 0.0), None),
@@ -19,6 +21,7 @@ BONES = {
     "eye_L": ((0.034, -0.079, 0.172), (0.034, -0.079, 0.19), "neck"),
     "eye_R": ((-0.034, -0.079, 0.172), (-0.034, -0.079, 0.19), "neck"),
 }
+# driven by the timar_demo preset (FLAME); the ARKit-named keys of demo_face.ARKIT_KEYS follow
 SHAPE_KEYS = ("MouthOpen", "Smile", "Pucker", "BrowUp", "BrowFrown", "Blink")
 # Linear colours; a head's palette overrides any of them (see build_demo_head).
 MATERIALS = {"Skin": (0.80, 0.56, 0.44), "Lip": (0.55, 0.22, 0.20),
@@ -250,6 +253,8 @@ def _build_armature(name, collection, view_layer):
 
 def build_demo_head(name: str, collection, view_layer, palette: dict | None = None):
     """A head: mesh ``name`` (shape keys, vertex groups) parented to armature ``name rig``.
+    Its shape keys: SHAPE_KEYS (the timar_demo preset's), then the ARKit-named
+    demo_face.ARKIT_KEYS.
 
     ``palette`` maps material names of MATERIALS ("Skin", "Hair", "Shirt", ...) to linear
     RGB colours; the materials are named "<name> <material>"."""
@@ -263,7 +268,9 @@ def build_demo_head(name: str, collection, view_layer, palette: dict | None = No
         for i in np.flatnonzero(w > 1e-4):
             vg.add([int(i)], float(w[i]), 'REPLACE')
     obj.shape_key_add(name="Basis", from_mix=False)
-    for key, new_co in _shape_offsets(co, ranges, groups["jaw"]).items():
+    shapes = _shape_offsets(co, ranges, groups["jaw"])
+    shapes.update(arkit_shapes(co, ranges, groups["jaw"]))
+    for key, new_co in shapes.items():
         kb = obj.shape_key_add(name=key, from_mix=False)
         kb.data.foreach_set("co", new_co.astype(np.float32).ravel())
         kb.value = 0.0      # 5.0 adds new keys at 1, 4.2 at 0: start at rest
