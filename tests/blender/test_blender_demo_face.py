@@ -22,7 +22,9 @@ bpy = pytest.importorskip("bpy")
 from mathutils.kdtree import KDTree  # noqa: E402
 
 from model_core.face.channels import ARKIT_NAMES, JAW_OPEN_FULL_RAD  # noqa: E402
-from timar_blender import demo_face, demo_head  # noqa: E402
+from timar_blender import demo_face, demo_head, scene_setup  # noqa: E402
+from timar_blender.batch.dialogue import _preset  # noqa: E402
+from timar_blender.batch.manifest import DialogueSpec  # noqa: E402
 
 MOUTH = ("lip_upper", "lip_lower", "mouth", "head")     # what a mouth key may move
 # key -> the parts it may move (every key must move some of them)
@@ -35,23 +37,28 @@ ALLOWED |= {"browInnerUp": ("brow_L", "brow_R"), "browDownLeft": ("brow_L",),
 
 
 class Head:
-    """The built demo head's rest positions and shape keys, and its parts' vertices."""
+    """The built demo head's shape keys (their names, values and positions, read once) and
+    its parts' vertices."""
 
     def __init__(self):
         bpy.ops.wm.read_homefile(use_empty=True)
-        self.obj, _ = demo_head.build_demo_head("TIMAR A", bpy.context.scene.collection,
-                                                bpy.context.view_layer)
-        self.blocks = self.obj.data.shape_keys.key_blocks
-        self.rest = self.positions("Basis")
+        obj, _ = demo_head.build_demo_head("TIMAR A", bpy.context.scene.collection,
+                                           bpy.context.view_layer)
+        blocks = obj.data.shape_keys.key_blocks
+        self.names = [kb.name for kb in blocks]
+        self.values = [kb.value for kb in blocks]
+        self.keys = {}
+        for kb in blocks:
+            co = np.empty(len(kb.data) * 3, dtype=np.float32)
+            kb.data.foreach_get("co", co)
+            self.keys[kb.name] = co.reshape(-1, 3).astype(np.float64)
+        self.rest = self.keys["Basis"]
         # the parts' vertex ranges, as the builder laid them out
         _, self.ranges, _ = demo_head._build_mesh("scratch", {})
         self.face = demo_face.measure(self.rest, self.ranges)
 
     def positions(self, key):
-        kb = self.blocks[key]
-        co = np.empty(len(kb.data) * 3, dtype=np.float32)
-        kb.data.foreach_get("co", co)
-        return co.reshape(-1, 3).astype(np.float64)
+        return self.keys[key]
 
     def pose(self, **values):
         """Rest + the keys' offsets at these values (what Blender's relative keys mix)."""
@@ -90,11 +97,11 @@ def centre_opening(p, head):
 
 
 def test_every_key_is_an_arkit_name_and_the_flame_keys_stay(head):
-    names = [kb.name for kb in head.blocks]
+    names = head.names
     assert names[:1 + len(demo_head.SHAPE_KEYS)] == ["Basis", *demo_head.SHAPE_KEYS]
     assert names[1 + len(demo_head.SHAPE_KEYS):] == list(demo_face.ARKIT_KEYS)
     assert set(demo_face.ARKIT_KEYS) <= set(ARKIT_NAMES)
-    assert all(kb.value == 0.0 for kb in head.blocks[1:])      # at rest
+    assert all(v == 0.0 for v in head.values[1:])      # at rest
     assert demo_face.JAW_OPEN_RAD == pytest.approx(JAW_OPEN_FULL_RAD)
 
 
@@ -230,3 +237,19 @@ def test_the_shapes_scale_with_the_head(head):
     for key in demo_face.ARKIT_KEYS:
         assert np.allclose(big[key] - (2 * head.rest + shift),
                            2 * (small[key] - head.rest), atol=1e-9), key
+
+
+def test_a_template_of_demo_heads_still_gets_the_demo_preset():
+    """The demo heads now fit the generic arkit preset too (jawOpen, blinks); the batch's
+    preset search for a template tries the specific timar_demo first, arkit last."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    heads = scene_setup.add_demo_heads(bpy.context.scene)
+    spec = DialogueSpec("staged", "a.wav", "b.wav", template="stage.blend")
+    assert _preset(spec, heads).name == "TIMAR demo head"
+    bpy.ops.mesh.primitive_ico_sphere_add()
+    arkit_face = bpy.context.active_object
+    arkit_face.shape_key_add(name="Basis")
+    for name in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight"):
+        arkit_face.shape_key_add(name=name)
+    assert _preset(spec, (arkit_face, arkit_face)).name.startswith("ARKit")
+    bpy.ops.wm.read_homefile(use_empty=True)
