@@ -4,7 +4,9 @@ milliseconds, no binary assets. Local frame: the face looks along -Y, +Z is up, 
 pointing up with no roll has the FLAME axes (+X subject's left, +Y up, +Z out of the face).
 
 The face is made to read at small sizes: eyeballs with iris and pupil, brows, a nose,
-lips over a dark mouth that opens with the jaw, hair, ears and shoulders."""
+lips over a dark mouth that opens with the jaw, hair, ears and shoulders. Its shape keys:
+a few driven by FLAME (SHAPE_KEYS, the timar_demo preset's) and ARKit-named ones sculpted by
+demo_face (jawOpen, mouthClose, mouthPucker, ..., eyeBlinkLeft/Right)."""
 from __future__ import annotations
 
 import bmesh

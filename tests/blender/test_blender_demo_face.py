@@ -25,6 +25,7 @@ from model_core.face.channels import ARKIT_NAMES, JAW_OPEN_FULL_RAD  # noqa: E40
 from timar_blender import demo_face, demo_head, scene_setup  # noqa: E402
 from timar_blender.batch.dialogue import _preset  # noqa: E402
 from timar_blender.batch.manifest import DialogueSpec  # noqa: E402
+from timar_blender.rig import preset as rig_preset, targets as rig_targets  # noqa: E402
 
 MOUTH = ("lip_upper", "lip_lower", "mouth", "head")     # what a mouth key may move
 # key -> the parts it may move (every key must move some of them)
@@ -252,4 +253,37 @@ def test_a_template_of_demo_heads_still_gets_the_demo_preset():
     for name in ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight"):
         arkit_face.shape_key_add(name=name)
     assert _preset(spec, (arkit_face, arkit_face)).name.startswith("ARKit")
+    bpy.ops.wm.read_homefile(use_empty=True)
+
+
+def test_mouth_close_seals_the_lips_over_the_jaw_bone_too():
+    """A rig may open the jaw with its bone (the FLAME jaw through the timar_demo preset's
+    mapping) instead of the jawOpen key: mouthClose still brings the lips (nearly) together."""
+    bpy.ops.wm.read_homefile(use_empty=True)
+    obj, rig = demo_head.build_demo_head("TIMAR A", bpy.context.scene.collection,
+                                         bpy.context.view_layer)
+    _, ranges, _ = demo_head._build_mesh("scratch", {})
+    preset = rig_preset.get_preset("timar_demo")
+    jaw_scale = next(b.scale for b in preset.bones if b.name == "jaw")
+    motion = np.zeros((1, 56), np.float32)
+    motion[0, 50] = demo_face.JAW_OPEN_RAD / jaw_scale        # the bone at jawOpen's angle
+    pb = rig.pose.bones["jaw"]
+    pb.rotation_mode = 'QUATERNION'
+
+    def lips(jaw, close):
+        pb.rotation_quaternion = tuple(rig_targets.bone_quaternions(preset, motion * jaw)["jaw"][0])
+        obj.data.shape_keys.key_blocks["mouthClose"].value = close
+        ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+        co = np.array([v.co[:] for v in ev.data.vertices])
+        return co[ranges["lip_upper"]], co[ranges["lip_lower"]]
+
+    def gap(a, b):
+        return np.linalg.norm(a[:, None] - b[None], axis=2).min()
+
+    W = demo_face.measure(np.array([v.co[:] for v in obj.data.vertices]), ranges).half_width
+    assert gap(*lips(0, 0)) < 0.02 * W
+    assert gap(*lips(1, 0)) > 0.8 * W
+    # exact over the jawOpen key (mouthClose's partner in ARKit); over the bone to first
+    # order in the angle: about 3 mm apart at 1/3 rad, a seam rather than an open mouth
+    assert gap(*lips(1, 1)) < 0.15 * W
     bpy.ops.wm.read_homefile(use_empty=True)
