@@ -30,7 +30,7 @@ ARKIT_KEYS = (
     "mouthRollLower", "mouthRollUpper", "mouthPressLeft", "mouthPressRight",
     "mouthLowerDownLeft", "mouthLowerDownRight", "mouthUpperUpLeft", "mouthUpperUpRight",
     "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
-    "cheekPuff", "eyeBlinkLeft", "eyeBlinkRight",
+    "cheekPuff", "eyeBlinkLeft", "eyeBlinkRight", "tongueOut",
 )
 SIDES = {"Left": ("L", 1.0), "Right": ("R", -1.0)}     # ARKit side: (part suffix, sign of X)
 
@@ -42,7 +42,7 @@ class Face:
     half_width: float           # the mouth's half width (the lips' widest X from the middle)
     lip_depth: float            # the lips' half depth (Y)
     upper: np.ndarray           # vertex indices above the lip line: upper lip, mouth's roof
-    lower: np.ndarray           # below it: lower lip, the mouth's floor
+    lower: np.ndarray           # below it: lower lip, the mouth's floor, the tongue
     head_centre: np.ndarray     # (3,) the skull's ellipsoid
     head_radii: np.ndarray      # (3,)
     jaw_pivot: np.ndarray       # (3,)
@@ -63,8 +63,8 @@ def measure(co: np.ndarray, ranges: dict) -> Face:
     ``co`` (n, 3)."""
     up, lo, inner = co[ranges["lip_upper"]], co[ranges["lip_lower"]], ranges["mouth"]
     line_z = 0.5 * (up[:, 2].min() + lo[:, 2].max())
-    # the mouth's inside: its roof goes with the upper lip, its floor with the lower (its
-    # middle ring, exactly at half height, with the roof)
+    # the mouth's inside: its roof goes with the upper lip, its floor and the tongue with the
+    # lower (its middle ring, exactly at half height, with the roof)
     inner_z = co[inner, 2]
     roof = inner_z >= 0.5 * (inner_z.min() + inner_z.max()) - 1e-6 * np.ptp(inner_z)
     lips = np.concatenate([up, lo])
@@ -79,7 +79,7 @@ def measure(co: np.ndarray, ranges: dict) -> Face:
                 half_width=float(np.abs(lips[:, 0] - cx).max()),
                 lip_depth=0.5 * float(np.ptp(up[:, 1])),
                 upper=np.concatenate([ranges["lip_upper"], inner[roof]]),
-                lower=np.concatenate([ranges["lip_lower"], inner[~roof]]),
+                lower=np.concatenate([ranges["lip_lower"], inner[~roof], ranges["tongue"]]),
                 head_centre=centre, head_radii=radii, jaw_pivot=pivot)
 
 
@@ -125,7 +125,8 @@ def _close(co, face: Face, jaw_delta, jaw_w):
     d = np.zeros_like(co)
     lips = _lips(face)
     lo, up = lips[jaw_w[lips] > 0.5], lips[jaw_w[lips] <= 0.5]
-    line_drop = _rotate_x(face.mouth[None], face.jaw_pivot, np.array([JAW_OPEN_RAD]))[0] - face.mouth
+    line = face.mouth[None]
+    line_drop = (_rotate_x(line, face.jaw_pivot, np.array([JAW_OPEN_RAD])) - line)[0]
     # the lower lip: back to rest, then down with the upper lip's edge (the pair keeps its
     # rest seam, moved a share of the jaw's drop down)
     d[lo] = CLOSE_UPPER_SHARE * line_drop - jaw_delta[lo]
@@ -253,6 +254,31 @@ def _puff(co, skin, lips, face: Face):
     return d
 
 
+def _tongue_out(co, face: Face, tongue):
+    """tongueOut: the tongue slides out between the lips, its tip well past them; the lips
+    part around it."""
+    d = np.zeros_like(co)
+    t = co[tongue]
+    depth, height = np.ptp(t[:, 1]), np.ptp(t[:, 2])
+    lips_front = co[_lips(face), 1].min()
+    # forward until the tip is half the tongue's length past the lips, longer and thinner,
+    # its middle raised to the lip line
+    tip = t[:, 1].min()
+    back = t[:, 1].max()
+    stretch = 1.25
+    new_y = (lips_front - 0.8 * depth) + (t[:, 1] - tip) * stretch
+    mid_z = 0.5 * (t[:, 2].min() + t[:, 2].max())
+    d[tongue, 1] = new_y - t[:, 1]
+    d[tongue, 2] = (face.mouth[2] - mid_z) - 0.15 * (t[:, 2] - mid_z) \
+        - 0.1 * height * ((t[:, 1] - tip) / (back - tip))      # the tip curls a little up
+    # the lips open around it: a gap as tall as the tongue, in the middle of the mouth
+    m, W = face.mouth, face.half_width
+    for idx, direction in ((face.upper, 1.0), (np.setdiff1d(face.lower, tongue), -1.0)):
+        u = np.clip((co[idx, 0] - m[0]) / W, -1, 1)
+        d[idx, 2] = direction * 0.7 * height * (1 - u ** 2) ** 2
+    return d
+
+
 # ------------------------------------------------------------------ brows and eyes
 def _brow(co, face: Face, idx, lift_inner, lift_outer, inward=0.0):
     """One brow: its inner end lifts by ``lift_inner`` brow lengths, its outer end by
@@ -302,7 +328,8 @@ def arkit_shapes(co: np.ndarray, ranges: dict, jaw_weights: np.ndarray) -> dict:
     deltas = {"jawOpen": jaw, "mouthClose": _close(co, face, jaw, jaw_weights),
               "mouthFunnel": _funnel(co, face), "mouthPucker": _pucker(co, face)}
     for side, (suffix, sign) in SIDES.items():
-        deltas[f"mouthSmile{side}"] = _smile(co, face, sign) + _cheek_lift(co, skin, face, sign, 0.3)
+        deltas[f"mouthSmile{side}"] = (_smile(co, face, sign)
+                                       + _cheek_lift(co, skin, face, sign, 0.3))
         deltas[f"mouthStretch{side}"] = _stretch(co, face, sign)
         deltas[f"mouthPress{side}"] = _press(co, face, sign)
         deltas[f"mouthUpperUp{side}"] = _lip_lift(co, face, face.upper, sign, 1.0)
@@ -316,4 +343,5 @@ def arkit_shapes(co: np.ndarray, ranges: dict, jaw_weights: np.ndarray) -> dict:
     deltas["browInnerUp"] = (_brow(co, face, ranges["brow_L"], 0.32, 0.0)
                              + _brow(co, face, ranges["brow_R"], 0.32, 0.0))
     deltas["cheekPuff"] = _puff(co, skin, _lips(face), face)
+    deltas["tongueOut"] = _tongue_out(co, face, ranges["tongue"])
     return {name: co + deltas[name] for name in ARKIT_KEYS}

@@ -94,7 +94,7 @@ def render_sheet(out: str, tile: int) -> None:
             scene.render.filepath = os.path.join(tmp, f"{i:02d}.png")
             bpy.ops.render.render(write_still=True)
             paths.append(scene.render.filepath)
-        save_small_png(compose(paths, columns=5), out, scene)
+        save_small_png(compose(paths, columns=9), out, scene)
     print(f"wrote {out} ({os.path.getsize(out) // 1024} KB, {len(paths)} tiles)")
 
 

@@ -27,9 +27,10 @@ from timar_blender.batch.dialogue import _preset  # noqa: E402
 from timar_blender.batch.manifest import DialogueSpec  # noqa: E402
 from timar_blender.rig import preset as rig_preset, targets as rig_targets  # noqa: E402
 
-MOUTH = ("lip_upper", "lip_lower", "mouth", "head")     # what a mouth key may move
+MOUTH = ("lip_upper", "lip_lower", "mouth", "tongue", "head")   # what a mouth key may move
 # key -> the parts it may move (every key must move some of them)
-ALLOWED = {k: MOUTH for k in demo_face.ARKIT_KEYS if k.startswith(("jaw", "mouth", "cheek"))}
+ALLOWED = {k: MOUTH for k in demo_face.ARKIT_KEYS
+           if k.startswith(("jaw", "mouth", "cheek", "tongue"))}
 ALLOWED |= {"browInnerUp": ("brow_L", "brow_R"), "browDownLeft": ("brow_L",),
             "browDownRight": ("brow_R",), "browOuterUpLeft": ("brow_L",),
             "browOuterUpRight": ("brow_R",),
@@ -93,7 +94,8 @@ def lip_gap(p, head):
 def centre_opening(p, head):
     """The height of the opening between the lips in the middle of the mouth."""
     up, lo, m = head.ranges["lip_upper"], head.ranges["lip_lower"], head.face.mouth
-    mid = lambda idx: idx[np.abs(head.rest[idx, 0] - m[0]) < 0.2 * head.face.half_width]  # noqa: E731
+    def mid(idx):
+        return idx[np.abs(head.rest[idx, 0] - m[0]) < 0.2 * head.face.half_width]
     return p[mid(up), 2].min() - p[mid(lo), 2].max()
 
 
@@ -214,7 +216,8 @@ def test_brows_lift_and_lower_at_the_right_end(head):
         outer_key = f"browOuterUp{'Left' if sign > 0 else 'Right'}"
         lift = head.pose(**{outer_key: 1})[:, 2] - head.rest[:, 2]
         assert lift[outer].mean() > 3 * max(lift[inner].mean(), 1e-9)
-        down = head.pose(**{f"browDown{'Left' if sign > 0 else 'Right'}": 1})[:, 2] - head.rest[:, 2]
+        down_key = f"browDown{'Left' if sign > 0 else 'Right'}"
+        down = head.pose(**{down_key: 1})[:, 2] - head.rest[:, 2]
         assert down[brow].max() < 0 and down[inner].mean() < down[outer].mean()
 
 
@@ -226,6 +229,18 @@ def test_cheek_puff_swells_both_cheeks(head):
     x = head.rest[skin, 0] - head.face.mouth[0]
     for side in (x > 0, x < 0):
         assert out[side].max() > 0.2 * head.face.half_width
+
+
+def test_the_tongue_hides_in_the_mouth_until_tongue_out(head):
+    tongue, inside = head.ranges["tongue"], head.ranges["mouth"]
+    lips = head.part("lip_upper", "lip_lower")
+    for pose in ({}, {"jawOpen": 1}, {"jawOpen": 1, "mouthClose": 1}, {"mouthPucker": 1}):
+        p = head.pose(**pose)
+        assert p[tongue, 1].min() > p[inside, 1].min(), pose       # behind the mouth's front
+    p = head.pose(tongueOut=1)
+    length = np.ptp(head.rest[tongue, 1])
+    assert p[tongue, 1].min() < p[lips, 1].min() - 0.5 * length    # its tip well past the lips
+    assert centre_opening(p, head) > 0.5 * np.ptp(head.rest[tongue, 2])   # the lips part
 
 
 def test_the_shapes_scale_with_the_head(head):
