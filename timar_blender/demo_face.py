@@ -3,7 +3,7 @@
 no bpy: the head's builder adds them as shape keys).
 
 Every key is a smooth function of the rest positions: falloffs around the lip line, the
-mouth corners, the brows and the lids. Distances are measured in units taken from the mesh
+mouth corners, the cheeks, the brows and the lids; the tongue waits inside the mouth. Distances are measured in units taken from the mesh
 itself (the mouth's half width, the lips' depth, a brow's length, an eye's radius, the
 head's radii), so a larger or a finer head gets the same shapes. Left/Right are the
 subject's (+X on the demo head); each Left/Right pair sums to the symmetric shape.
@@ -120,8 +120,8 @@ def _jaw(co, face: Face, jaw_w):
 
 def _close(co, face: Face, jaw_delta, jaw_w):
     """mouthClose, the corrective over jawOpen: the lower lip comes back up most of the way
-    (untilted) and the upper lip stretches down to meet it, so jawOpen + mouthClose = sealed lips.
-    What the jaw carries (by its weights) comes back; the rest of the mouth comes down."""
+    (untilted) and the upper lip stretches down to meet it: jawOpen + mouthClose = sealed
+    lips. What the jaw carries (by its weights) comes back; the rest of the mouth comes down."""
     d = np.zeros_like(co)
     lips = _lips(face)
     lo, up = lips[jaw_w[lips] > 0.5], lips[jaw_w[lips] <= 0.5]
@@ -143,7 +143,7 @@ def _toward_line(co, idx, face: Face, factor, weight):
 
 
 def _pucker(co, face: Face):
-    """mouthPucker: lips narrow to a kiss and push forward, the skin around follows."""
+    """mouthPucker: lips narrow to a kiss, push forward and grow a little fuller."""
     d = np.zeros_like(co)
     lips = _lips(face)
     m, W, D = face.mouth, face.half_width, face.lip_depth
