@@ -3,9 +3,10 @@
 no bpy: the head's builder adds them as shape keys).
 
 Every key is a smooth function of the rest positions: falloffs around the lip line, the
-mouth corners, the cheeks, the brows and the lids; the tongue waits inside the mouth. Distances are measured in units taken from the mesh
-itself (the mouth's half width, the lips' depth, a brow's length, an eye's radius, the
-head's radii), so a larger or a finer head gets the same shapes. Left/Right are the
+mouth corners, the cheeks, the brows and the lids; the tongue waits inside the mouth.
+Distances are measured in units taken from the mesh itself (the mouth's half width, the
+lips' depth, a brow's length, an eye's radius, the head's radii), so a larger or a finer
+head gets the same shapes. Left/Right are the
 subject's (+X on the demo head); each Left/Right pair sums to the symmetric shape.
 
 Names follow Apple's ARKit blend shapes (``model_core.face.channels.ARKIT_NAMES``): the
