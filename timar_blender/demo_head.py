@@ -4,12 +4,16 @@ milliseconds, no binary assets. Local frame: the face looks along -Y, +Z is up, 
 pointing up with no roll has the FLAME axes (+X subject's left, +Y up, +Z out of the face).
 
 The face is made to read at small sizes: eyeballs with iris and pupil, brows, a nose,
-lips over a dark mouth that opens with the jaw, hair, ears and shoulders."""
+lips over a dark mouth that opens with the jaw, hair, ears and shoulders. Its shape keys:
+a few driven by FLAME (SHAPE_KEYS, the timar_demo preset's) and ARKit-named ones sculpted by
+demo_face (jawOpen, mouthClose, mouthPucker, ..., eyeBlinkLeft/Right, tongueOut)."""
 from __future__ import annotations
 
 import bmesh
 import bpy
 import numpy as np
+
+from .demo_face import arkit_shapes
 
 # name: (head, tail, parent); all bones point up (+Z) with zero roll.
 BONES = {
@@ -19,15 +23,16 @@ BONES = {
     "eye_L": ((0.034, -0.079, 0.172), (0.034, -0.079, 0.19), "neck"),
     "eye_R": ((-0.034, -0.079, 0.172), (-0.034, -0.079, 0.19), "neck"),
 }
+# driven by the timar_demo preset (FLAME); the ARKit-named keys of demo_face.ARKIT_KEYS follow
 SHAPE_KEYS = ("MouthOpen", "Smile", "Pucker", "BrowUp", "BrowFrown", "Blink")
 # Linear colours; a head's palette overrides any of them (see build_demo_head).
 MATERIALS = {"Skin": (0.80, 0.56, 0.44), "Lip": (0.55, 0.22, 0.20),
              "Dark": (0.035, 0.006, 0.008), "White": (0.85, 0.85, 0.82),
              "Iris": (0.22, 0.12, 0.05), "Hair": (0.09, 0.05, 0.03),
              "Brow": (0.04, 0.022, 0.012),
-             "Shirt": (0.10, 0.25, 0.55)}
+             "Shirt": (0.10, 0.25, 0.55), "Tongue": (0.42, 0.10, 0.10)}
 ROUGHNESS = {"White": 0.25, "Iris": 0.25, "Dark": 0.35, "Lip": 0.45, "Hair": 0.7, "Brow": 0.7,
-             "Shirt": 0.85}
+             "Shirt": 0.85, "Tongue": 0.35}
 
 HEAD_CENTRE, HEAD_RADII = (0.0, 0.0, 0.15), (0.085, 0.095, 0.115)
 # part: (material, centre, radii, segments); pairs end in _L (+X) / _R (-X).
@@ -42,6 +47,8 @@ PARTS = {
     "mouth": ("Dark", (0, -0.085, 0.104), (0.023, 0.011, 0.009), (16, 8)),
     "lip_upper": ("Lip", (0, -0.0895, 0.1085), (0.026, 0.0075, 0.0048), (16, 8)),
     "lip_lower": ("Lip", (0, -0.0885, 0.0995), (0.024, 0.0075, 0.0052), (16, 8)),
+    # inside the dark mouth, on its floor: hidden until tongueOut brings it out
+    "tongue": ("Tongue", (0, -0.080, 0.1005), (0.013, 0.010, 0.0035), (12, 6)),
     "eye_L": ("White", (0.034, -0.079, 0.172), (0.016, 0.016, 0.016), (16, 10)),
     "eye_R": ("White", (-0.034, -0.079, 0.172), (0.016, 0.016, 0.016), (16, 10)),
     "iris_L": ("Iris", (0.034, -0.0935, 0.172), (0.009, 0.003, 0.009), (12, 6)),
@@ -54,7 +61,7 @@ PARTS = {
     "brow_R": ("Brow", (-0.034, -0.0805, 0.203), (0.020, 0.006, 0.0045), (12, 6)),
 }
 # parts laid onto the face: shifted in Y to follow the skull's curve across X
-ON_FACE = ("mouth", "lip_upper", "lip_lower", "brow_L", "brow_R")
+ON_FACE = ("mouth", "lip_upper", "lip_lower", "tongue", "brow_L", "brow_R")
 MOUTH_PARTS = ("mouth", "lip_upper", "lip_lower")
 LID_LINE = 0.006        # the upper lids' edge, above the eyes' centres
 
@@ -163,6 +170,7 @@ def _weights(co, ranges):
     mouth = ranges["mouth"]
     jaw[mouth] = (z[mouth] < PARTS["mouth"][1][2]).astype(float)
     jaw[ranges["lip_lower"]] = 1.0
+    jaw[ranges["tongue"]] = 1.0
     root = np.zeros(n)
     neck_part = ranges["neck"]
     root[neck_part] = np.clip((0.03 - z[neck_part]) / 0.06, 0, 1)
@@ -250,6 +258,8 @@ def _build_armature(name, collection, view_layer):
 
 def build_demo_head(name: str, collection, view_layer, palette: dict | None = None):
     """A head: mesh ``name`` (shape keys, vertex groups) parented to armature ``name rig``.
+    Its shape keys: SHAPE_KEYS (the timar_demo preset's), then the ARKit-named
+    demo_face.ARKIT_KEYS.
 
     ``palette`` maps material names of MATERIALS ("Skin", "Hair", "Shirt", ...) to linear
     RGB colours; the materials are named "<name> <material>"."""
@@ -263,7 +273,9 @@ def build_demo_head(name: str, collection, view_layer, palette: dict | None = No
         for i in np.flatnonzero(w > 1e-4):
             vg.add([int(i)], float(w[i]), 'REPLACE')
     obj.shape_key_add(name="Basis", from_mix=False)
-    for key, new_co in _shape_offsets(co, ranges, groups["jaw"]).items():
+    shapes = _shape_offsets(co, ranges, groups["jaw"])
+    shapes.update(arkit_shapes(co, ranges, groups["jaw"]))
+    for key, new_co in shapes.items():
         kb = obj.shape_key_add(name=key, from_mix=False)
         kb.data.foreach_set("co", new_co.astype(np.float32).ravel())
         kb.value = 0.0      # 5.0 adds new keys at 1, 4.2 at 0: start at rest

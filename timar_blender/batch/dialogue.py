@@ -31,7 +31,9 @@ from .outputs import REPORT_VERSION, Outputs, clean_partials, publish, write_jso
 from .settings import BatchSettings
 
 DEMO_PRESET = "timar_demo"
-TEMPLATE_PRESETS = ("flame", "arkit", "timar_demo")     # tried in order for a template
+# tried in order for a template, the most specific first: the demo heads carry ARKit-named
+# keys too (jawOpen, blinks), so the generic arkit preset would also take them
+TEMPLATE_PRESETS = ("flame", "timar_demo", "arkit")
 
 
 # ------------------------------------------------------------------ the stage
