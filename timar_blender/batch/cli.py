@@ -192,7 +192,8 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.step(f"to do: {reason}", force=True)
             start = time.monotonic()
             report = process(dialogue, settings, progress.step)
-        progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
+        progress.end(report["status"], time.monotonic() - start,
+                     report.get("error") or report.get("message") or "")
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})
     name = f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
