@@ -209,3 +209,14 @@ def test_report_says_what_was_keyed_and_warns():
     brows = targets.select_targets(p, {"m": ["browInnerUp"]}, {"Neck": True})
     r = report.describe_targets(brows, p, "Brows", "m", "Armature")
     assert r["head_motion"] and not r["mouth"] and "no mouth channel keyed" in r["warnings"][0]
+
+
+def test_mixed_custom_example_names_arkit_and_viseme_channels():
+    p = preset.load_preset_file(REPO / "assets" / "rigs" / "examples" / "custom_mixed_example.json")
+    t = targets.select_targets(p, {"toon": ["mth_open_big", "mouthround", "BrowsUp"]},
+                               {"Neck": True, "Head": True})
+    assert {k for _, k in t.meshes[0].keys} == {"mth_open_big", "mouthround", "BrowsUp"}
+    c = np.zeros((2, 123), np.float32)
+    c[:, preset.channel_index("viseme:oh")] = 1.0
+    assert np.allclose(targets.shape_values(t, c)["MouthRound"], 0.7)
+    assert t.bone_names == ["Neck", "Head"]

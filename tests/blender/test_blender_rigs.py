@@ -227,3 +227,25 @@ def test_eye_look_keys_without_eye_bones_look_at_the_partner(scene):
     assert np.allclose(out_left, yaw / 0.45, atol=1e-5)          # to its left: B is there
     assert np.allclose(writer_keys(w, "A face", "eyeLookInLeft"), 0.0)
     assert w.rig_report["eye_keys"]
+
+
+def test_turn_by_turn_equals_one_write_on_every_mesh_with_gaze(scene):
+    """The Generate path appends a turn at a time: the keys (every mesh, the eye bones
+    moved by the speaking-dependent gaze) equal one write of the whole take."""
+    arm, _ = ready_player_me_like()
+    motion, face = synthetic_motion(130, 8), face_frames(130, 9)
+    face[:60, 52] = 1.0                                   # silent, then speaking
+    face[60:, 52] = 0.1
+    one = rig_take.write_take(arm, motion, "arkit", 1, face=face, smoothing=1.0, seed=4)
+    rig = resolve_head(arm, get_preset("arkit"))
+    inc = rig_take.TakeWriter(scene, rig, get_preset("arkit"), 1, None,
+                              rig_take.TakeSettings(smoothing=1.0, seed=4))
+    for s in range(0, 130, 25):
+        inc.append(motion[s:s + 25], face[s:s + 25])
+    for m, key in (("Wolf3D_Teeth", "jawOpen"), ("EyeRight", "eyeBlinkLeft"),
+                   ("Wolf3D_Head", "mouthSmileLeft")):
+        assert np.allclose(writer_keys(one, m, key), writer_keys(inc, m, key), atol=1e-6)
+    for i in range(4):
+        path = 'pose.bones["LeftEye"].rotation_quaternion'
+        assert np.allclose(keys_of(one.arm_action, path, i)[1], keys_of(inc.arm_action, path, i)[1],
+                           atol=1e-6)
