@@ -220,3 +220,18 @@ def test_mixed_custom_example_names_arkit_and_viseme_channels():
     c[:, preset.channel_index("viseme:oh")] = 1.0
     assert np.allclose(targets.shape_values(t, c)["MouthRound"], 0.7)
     assert t.bone_names == ["Neck", "Head"]
+
+
+def test_manifest_dials_columns_are_checked_before_anything_runs(tmp_path):
+    from timar_blender.batch.manifest import COLUMNS, load_manifest
+    from timar_blender.errors import ManifestError
+    assert {"dials_a", "dials_b"} <= set(COLUMNS)
+    good = tmp_path / "m.csv"
+    good.write_text('audio_a,audio_b,dials_a,dials_b\na.wav,b.wav,"jaw=1.2,eyes=0",head=0.5\n')
+    d = load_manifest(good)[0]
+    assert dials.parse_dials(d.dials_a).eyes == 0 and dials.parse_dials(d.dials_b).head == 0.5
+    assert d.inputs()["dials_a"] == "jaw=1.2,eyes=0"          # a change redoes the dialogue
+    bad = tmp_path / "bad.csv"
+    bad.write_text("audio_a,audio_b,dials_b\na.wav,b.wav,lips=9\n")
+    with pytest.raises(ManifestError, match=r"line 2: dials_b: dials: lips must be a number from 0 to 5"):
+        load_manifest(bad)
