@@ -46,7 +46,9 @@ def shape_key_names(obj) -> list[str]:
     return list(key.key_blocks.keys())[1:] if key else []      # the first is the basis
 
 
-def describe_missing(names: list[str], what: str, limit: int = 8) -> str:
+def describe_missing(names: list[str], what: str, limit: int | None = 8) -> str:
+    """'shape keys A, B and 3 more' (``limit`` None: every name)."""
+    limit = len(names) if limit is None else limit
     shown = ", ".join(names[:limit])
     more = f" and {len(names) - limit} more" if len(names) > limit else ""
     return f"{what} {shown}{more}"
@@ -142,7 +144,7 @@ def resolve_head(head, preset: Preset) -> HeadRig:
                        + "; ".join(missing))
     if not (targets.meshes or targets.bones or targets.eye_bones):
         raise RigError(f"{head.name} has nothing the {preset.name} preset drives: it looked "
-                       f"for {describe_missing(list(dict.fromkeys(preset.looked_for())), 'shape keys or bones', 1000)}"
+                       f"for {describe_missing(list(dict.fromkeys(preset.looked_for())), 'shape keys or bones', None)}"
                        f" on {len(meshes)} mesh(es) and "
                        f"{'the armature ' + armature.name if armature else 'no armature'}; "
                        "pick another preset or a custom mapping")
