@@ -16,9 +16,11 @@ PACKAGED = (Path(__file__).resolve().parent / "model_core").is_dir()
 if PACKAGED:
     from .model_core import (assets, audio, audio_stream, constants, errors, flame, limits,
                              outputs, speech_model)
+    from .model_core.face import channels as face_channels
 else:
     from model_core import (assets, audio, audio_stream, constants, errors, flame,  # noqa: F401
                             limits, outputs, speech_model)
+    from model_core.face import channels as face_channels  # noqa: F401
 
 TimarError = errors.TimarError
 

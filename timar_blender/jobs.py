@@ -21,7 +21,8 @@ from . import generation
 from .core import TimarError
 from .errors import GenerationError
 from .messages import Cancelled, Failed, Finished, Message, TakeDone, TurnDone
-from .rig.head import resolve_head
+from .rig.dials import Dials
+from .rig.head import partner_look, resolve_head
 from .rig.preset import Preset
 from .rig.take import TakeSettings, TakeWriter
 
@@ -33,6 +34,7 @@ class HeadTarget:
     label: str              # "A" or "B"
     head_name: str
     preset: Preset
+    dials: Dials | None = None          # None: the job's settings as they are
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Job:
     progress: generation.GenerationProgress = field(
         default_factory=generation.GenerationProgress)
     warnings: list = field(default_factory=list)
+    rig_reports: dict = field(default_factory=dict)     # label -> rig/report.py's dict
     error: str | None = None
     state: str = "running"                              # running, done, cancelled, error
     started: float = field(default_factory=time.monotonic)
@@ -92,27 +95,50 @@ class Job:
                 raise GenerationError(
                     f"the model produced NaN or infinite motion at turn {int(turn.index) + 1} "
                     "(broken weights or an extreme option); check the model and the options")
+        if any((take, t.label) not in self.writers for t in self.heads):
+            self._start_take(scene, take)
         for target in self.heads:
             motion = turn.motion_a if target.label == "A" else turn.motion_b
-            key = (take, target.label)
-            writer = self.writers.get(key)
-            if writer is None:
-                head = bpy.data.objects.get(target.head_name)
-                if head is None:
-                    raise GenerationError(f"the head '{target.head_name}' was removed "
-                                          "while it was generated")
-                rig = resolve_head(head, target.preset)
-                settings = TakeSettings(**{**self.settings.__dict__,
-                                           "seed": self.settings.seed + 101 * take
-                                           + (0 if target.label == "A" else 53)})
-                writer = TakeWriter(scene, rig, target.preset, self.start_frame, None, settings)
-                self.writers[key] = writer
-            writer.append(motion)
+            # face frames of a model with a mouth head (issue 17); None: what FLAME implies
+            face = getattr(turn, "face_a" if target.label == "A" else "face_b", None)
+            self.writers[(take, target.label)].append(motion, face)
         p = self.progress
         p.turns_total = int(turn.total_turns) * self.request.takes
         p.turns_done = take * int(turn.total_turns) + int(turn.index) + 1
         p.elapsed = time.monotonic() - self.started
         p.audio_done = (take * int(turn.total_turns) * 1.0 + float(turn.audio_seconds_done))
+
+    def _start_take(self, scene, take: int) -> None:
+        """Writers for every head of a take: each head's rig resolved, its dials, its
+        eyes aimed at the partner's head; the rig reports and their warnings kept."""
+        rigs = {}
+        for target in self.heads:
+            head = _find_head(target.head_name)
+            if head is None:
+                raise GenerationError(f"the head '{target.head_name}' was removed "
+                                      "while it was generated")
+            rigs[target.label] = resolve_head(head, target.preset)
+        for target in self.heads:
+            if (take, target.label) in self.writers:
+                continue
+            rig = rigs[target.label]
+            partner = rigs.get("B" if target.label == "A" else "A")
+            settings = TakeSettings(**{**self.settings.__dict__,
+                                       "seed": self.settings.seed + 101 * take
+                                       + (0 if target.label == "A" else 53),
+                                       "look_at": partner_look(rig, partner)})
+            if target.dials is not None:
+                settings = settings.with_dials(target.dials)
+            writer = TakeWriter(scene, rig, target.preset, self.start_frame, None, settings)
+            self.writers[(take, target.label)] = writer
+            if take == 0:
+                report = {**writer.rig_report, "dials": settings.dials().as_dict()}
+                self.rig_reports[target.label] = report
+                self.warnings += [w for w in report["warnings"] if w not in self.warnings]
+
+    def head_summaries(self) -> list[str]:
+        """One line per head: what its take drives (rig/report.py)."""
+        return [f"{label}: {r['summary']}" for label, r in sorted(self.rig_reports.items())]
 
     def discard_empty_takes(self) -> None:
         """After a failure: a take that got no valid frame is removed, and the actions that
@@ -143,6 +169,11 @@ class Job:
         if self.state == "done":
             return f"Done: {p.text()} ({takes or 'no keys'})"
         return p.text()
+
+
+def _find_head(name: str):
+    """A head by name: an object, else a collection (the batch may name one)."""
+    return bpy.data.objects.get(name) or bpy.data.collections.get(name)
 
 
 _job: Job | None = None
@@ -208,6 +239,8 @@ def _finish(job: Job) -> None:
     else:
         for w in job.warnings:
             _report('WARNING', w)
+        for line in job.head_summaries():
+            _report('INFO', line)
         _report('INFO', job.summary())
     if job.writers and not bpy.app.background:
         # the operator pushed "Generate" before any key: this closes the step, so one

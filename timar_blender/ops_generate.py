@@ -11,6 +11,7 @@ from bpy.props import EnumProperty, StringProperty
 
 from . import core, generation, jobs, model_choice, prefs
 from .errors import GenerationError
+from .rig.dials import Dials
 from .rig.head import resolve_head
 from .rig.preset import get_preset
 from .rig.take import TakeSettings
@@ -22,10 +23,17 @@ def _audio(sp, label: str):
     return core.load_audio(bpy.path.abspath(sp.audio))
 
 
-def _target(sp, label: str) -> jobs.HeadTarget:
+def _dials(sp, s) -> Dials:
+    """A speaker's strengths times the scene's intensities (both heads)."""
+    return Dials(jaw=sp.dial_jaw * s.intensity_jaw, lips=sp.dial_lips,
+                 expression=sp.dial_expression * s.intensity_exp,
+                 head=sp.dial_head * s.intensity_head, eyes=sp.dial_eyes)
+
+
+def _target(sp, label: str, s) -> jobs.HeadTarget:
     preset = get_preset(sp.preset, bpy.path.abspath(sp.mapping_file))
     resolve_head(sp.head, preset)   # raises RigError listing what is missing
-    return jobs.HeadTarget(label, sp.head.name, preset)
+    return jobs.HeadTarget(label, sp.head.name, preset, _dials(sp, s))
 
 
 def build_job(scene, target: str = 'BOTH') -> jobs.Job:
@@ -47,7 +55,7 @@ def build_job(scene, target: str = 'BOTH') -> jobs.Job:
                     f"speaker {'A' if label == 'B' else 'B'} against")
             given[label] = core.load_motion_npz(bpy.path.abspath(sp[label].motion_file))
         if sp[label].head is not None:
-            heads.append(_target(sp[label], label))
+            heads.append(_target(sp[label], label, s))
     audio_a, audio_b = _audio(sp["A"], "A"), _audio(sp["B"], "B")
     choice = model_choice.resolve(prefs.get_prefs(), s.checkpoint)
     request = generation.Request(
@@ -112,6 +120,8 @@ class TIMAR_OT_generate(bpy.types.Operator):
         if job.state == "error":
             self.report({'ERROR'}, job.error)
             return {'FINISHED'} if job.writers else {'CANCELLED'}
+        for line in job.head_summaries():
+            self.report({'INFO'}, line)
         self.report({'INFO'}, job.summary())
         return {'FINISHED'}
 

@@ -13,8 +13,8 @@ def _preset_items():
     for key, path in builtin_presets().items():
         preset = load_preset_file(path)
         items.append((key, preset.name, preset.description))
-    items.append(('CUSTOM', "Custom (JSON file)", "Your own mapping from FLAME channels "
-                  "to shape keys and bones, in a JSON file"))
+    items.append(('CUSTOM', "Custom (JSON file)", "Your own mapping from model channels "
+                  "(FLAME, ARKit, visemes) to shape keys and bones, in a JSON file"))
     return items
 
 
@@ -38,12 +38,26 @@ class TIMAR_PG_speaker(bpy.types.PropertyGroup):
                           description="A mesh with shape keys, an armature, or a mesh "
                                       "parented to an armature")
     preset: EnumProperty(name="Rig", items=PRESET_ITEMS, default=DEFAULT_PRESET,
-                         description="How FLAME motion maps onto this head")
+                         description="How the model's channels map onto this head's shape "
+                                     "keys and bones")
     mapping_file: StringProperty(name="Mapping", subtype='FILE_PATH',
                                  description="JSON mapping for the Custom rig preset")
     motion_file: StringProperty(name="FLAME motion", subtype='FILE_PATH',
                                 description="A FLAME .npz (exp, pose) used as this speaker's "
                                             "motion when only the other head is generated")
+    # this head's strengths, times the scene's Intensity (1 = the model as it is, 0 = off)
+    dial_jaw: FloatProperty(name="Jaw", default=1.0, min=0.0, soft_max=2.0, max=5.0,
+                            description="Jaw opening (FLAME jaw, ARKit jaw*)")
+    dial_lips: FloatProperty(name="Lips", default=1.0, min=0.0, soft_max=2.0, max=5.0,
+                             description="Lips, cheeks and tongue (ARKit mouth*, visemes)")
+    dial_expression: FloatProperty(name="Expression", default=1.0, min=0.0, soft_max=2.0,
+                                   max=5.0, description="Brows, nose, squints and FLAME's "
+                                                        "expression space")
+    dial_head: FloatProperty(name="Head motion", default=1.0, min=0.0, soft_max=2.0, max=5.0,
+                             description="Neck and head rotation")
+    dial_eyes: FloatProperty(name="Eyes", default=1.0, min=0.0, soft_max=2.0, max=5.0,
+                             description="Gaze movement (look-aways, saccades) and the "
+                                         "model's eye channels; blinks stay")
 
 
 class TIMAR_PG_settings(bpy.types.PropertyGroup):

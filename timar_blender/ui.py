@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import bpy
 
-from . import generation, jobs, model_choice, prefs
+import textwrap
+
+from . import generation, jobs, model_choice, prefs, rig_preview
 
 
 class _TimarPanel:
@@ -31,7 +33,20 @@ def _draw_speaker(layout, sp):
     layout.prop(sp, "preset")
     if sp.preset == 'CUSTOM':
         layout.prop(sp, "mapping_file")
+    state, lines, warnings = rig_preview.preview(sp)
+    if state != "none":
+        box = layout.box().column(align=True)
+        for i, line in enumerate(lines):
+            for j, part in enumerate(textwrap.wrap(line, 60) or [""]):
+                icon = ('ERROR' if state == "error" else 'CHECKMARK') if i == j == 0 else 'BLANK1'
+                box.label(text=part, icon=icon)
+        for w in warnings:
+            box.label(text=w.split(": ", 1)[-1][:90], icon='ERROR')
     layout.prop(sp, "motion_file")
+    col = layout.column(align=True)
+    col.label(text="Strength")
+    for name in ("dial_jaw", "dial_lips", "dial_expression", "dial_head", "dial_eyes"):
+        col.prop(sp, name)
 
 
 class VIEW3D_PT_timar_speaker_a(_TimarPanel, bpy.types.Panel):
@@ -61,7 +76,7 @@ class VIEW3D_PT_timar_options(_TimarPanel, bpy.types.Panel):
         for name in ("start_frame", "context_turns", "steps", "temperature", "seed", "takes"):
             col.prop(s, name)
         col = self.layout.column(align=True)
-        col.label(text="Intensity")
+        col.label(text="Intensity (both heads)")
         for name in ("intensity_exp", "intensity_jaw", "intensity_head"):
             col.prop(s, name)
         col = self.layout.column(align=True)

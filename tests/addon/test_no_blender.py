@@ -24,7 +24,9 @@ sys.path.insert(0, REPO)
 PURE = ("timar_blender", "timar_blender.core", "timar_blender.errors",
         "timar_blender.messages", "timar_blender.generation", "timar_blender.torch_plan",
         "timar_blender.torch_check", "timar_blender.rig", "timar_blender.rig.motion",
-        "timar_blender.rig.preset", "timar_blender.rig.targets", "timar_blender.batch",
+        "timar_blender.rig.preset", "timar_blender.rig.targets", "timar_blender.rig.channels",
+        "timar_blender.rig.names", "timar_blender.rig.dials", "timar_blender.rig.skeleton",
+        "timar_blender.rig.gaze", "timar_blender.rig.report", "timar_blender.batch",
         "timar_blender.batch.manifest", "timar_blender.batch.progress",
         "timar_blender.batch.outputs", "timar_blender.batch.lock", "timar_blender.batch.mp4")
 

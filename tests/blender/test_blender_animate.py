@@ -302,9 +302,11 @@ def test_arkit_mesh_without_armature(scene):
     _, left = keys_of(w.key_action, 'key_blocks["eyeBlinkLeft"].value')
     _, right = keys_of(w.key_action, 'key_blocks["eyeBlinkRight"].value')
     assert np.array_equal(left, right) and left.max() == pytest.approx(1.0)
-    fcs = fcurves.action_fcurves(bpy.data.actions[w.key_action])
-    assert fcs.find('key_blocks["mouthSmileLeft"].value') is None   # not mapped: said plainly
-    with pytest.raises(RigError, match="jawOpen"):
+    # every ARKit channel is keyed now; without a mouth model (face frames) the smile is 0
+    _, smile = keys_of(w.key_action, 'key_blocks["mouthSmileLeft"].value')
+    assert np.allclose(smile, 0.0)
+    assert "4 of 52 ARKit channels" in w.rig_report["summary"]
+    with pytest.raises(RigError, match="nothing the .* preset drives.*jawOpen"):
         bpy.ops.mesh.primitive_cube_add()
         plain = bpy.context.active_object
         plain.shape_key_add(name="Basis")

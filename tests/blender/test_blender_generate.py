@@ -466,3 +466,40 @@ def test_panel_line_says_how_each_run_ended(scene, long_audio_pair):
     line = wm.timar_progress.text
     assert line.startswith("Failed: the head 'TIMAR B' was removed"), line
     assert _panel_line() == line
+
+
+def test_speaker_dials_rig_report_and_panel_preview(scene, audio_pair, tiny_checkpoint):
+    """Issue 18 through the panel: each speaker's strengths reach its own take (times the
+    scene's intensity), Generate reports per head what it keyed, and the speaker panel
+    shows the preset's match before Generate (or why it does not fit)."""
+    from types import SimpleNamespace
+    from unittest import mock
+    from timar_blender import ui
+    s = scene.timar
+    s.seed, s.intensity_jaw = 7, 0.5
+    s.speaker_a.dial_jaw, s.speaker_b.dial_head = 2.0, 0.0
+    layout = mock.MagicMock()
+    ui.VIEW3D_PT_timar_speaker_a.draw(SimpleNamespace(layout=layout), bpy.context)
+    labels = [c[2].get("text", "") for c in layout.mock_calls if c[0].endswith("label")]
+    assert any("of 5 shape keys" in t for t in labels), labels
+    assert any("neck/head bones neck" in t for t in labels)
+    job = jobs.run_sync(ops_generate.build_job(scene))     # what Generate's execute runs
+    assert job.state == "done"
+    lines = job.head_summaries()                            # its INFO reports, one per head
+    assert lines[0].startswith("A: TIMAR A: 5 of 5 shape keys") and lines[1].startswith("B: ")
+    assert job.rig_reports["A"]["dials"]["jaw"] == 1.0 and job.rig_reports["B"]["dials"] == {
+        "jaw": 0.5, "lips": 1.0, "expression": 1.0, "head": 0.0, "eyes": 1.0}
+    ref = direct_run(tiny_checkpoint, audio_pair, seed=7)
+    preset = rig_preset.get_preset("timar_demo")
+    for label, motion, jaw, head in (("A", ref.motion_a, 1.0, 1.0), ("B", ref.motion_b, 0.5, 0.0)):
+        m = flame_motion.prepare_motion(motion, 1.0, jaw, head)
+        quats = rig_targets.bone_quaternions(preset, m)
+        for bone, index in (("neck", 1), ("jaw", 1)):
+            got = keys(f"TIMAR {label} take 1", f'pose.bones["{bone}"].rotation_quaternion', index)
+            assert np.allclose(got[1], quats[bone][:, index], atol=1e-5), (label, bone)
+    # a preset that fits nothing is shown as refused, with what it looked for
+    s.speaker_b.preset = "flame"
+    layout = mock.MagicMock()
+    ui.VIEW3D_PT_timar_speaker_b.draw(SimpleNamespace(layout=layout), bpy.context)
+    labels = [c[2].get("text", "") for c in layout.mock_calls if c[0].endswith("label")]
+    assert any("does not fit the FLAME preset" in t for t in labels), labels

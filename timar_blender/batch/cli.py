@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--head-a", help="speaker A's head object in the template")
     one.add_argument("--head-b", help="speaker B's head object in the template")
     one.add_argument("--preset", help="rig preset (timar_demo, flame, arkit) or a mapping .json")
+    one.add_argument("--dials-a", metavar="NAME=X,..", help="head A's strengths: jaw, lips, "
+                     "expression, head, eyes (1 = as generated, 0 = off), e.g. jaw=1.2,eyes=0.5")
+    one.add_argument("--dials-b", metavar="NAME=X,..", help="head B's strengths, as --dials-a")
     given = one.add_mutually_exclusive_group()
     given.add_argument("--motion-a", help="FLAME npz keyed onto head A as it is; only B is generated")
     given.add_argument("--motion-b", help="FLAME npz keyed onto head B as it is; only A is generated")
@@ -97,22 +100,24 @@ def collect(args) -> list:
         raise ManifestError("choose one of --sample, --audio-a/--audio-b or --manifest")
     single = any((args.name, args.template, args.head_a, args.head_b, args.preset,
                   args.motion_a, args.motion_b))
+    dials = {"dials_a": args.dials_a or "", "dials_b": args.dials_b or ""}
     if args.manifest:
-        if single:
-            raise ManifestError("--name, --template, --head-a/-b and --preset are for one "
-                                "dialogue; put them in the manifest's columns")
+        if single or any(dials.values()):
+            raise ManifestError("--name, --template, --head-a/-b, --preset and --dials-a/-b "
+                                "are for one dialogue; put them in the manifest's columns")
         return load_manifest(args.manifest)
     if args.sample:
         d = sample_dialogue()
         if single:
             raise ManifestError("--sample uses the demo heads; for other heads use "
                                 "--audio-a/--audio-b with --template")
-        return [d]
+        return [make_dialogue({**d.inputs(), **dials})]
     if not (args.audio_a and args.audio_b):
         raise ManifestError("give both --audio-a and --audio-b")
     row = {"audio_a": args.audio_a, "audio_b": args.audio_b, "name": args.name,
            "template": args.template, "head_a": args.head_a, "head_b": args.head_b,
-           "preset": args.preset, "motion_a": args.motion_a, "motion_b": args.motion_b}
+           "preset": args.preset, "motion_a": args.motion_a, "motion_b": args.motion_b,
+           **dials}
     dialogues = [make_dialogue(row, Path.cwd())]
     check_unique(dialogues, "command line")
     return dialogues
@@ -187,7 +192,8 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.step(f"to do: {reason}", force=True)
             start = time.monotonic()
             report = process(dialogue, settings, progress.step)
-        progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
+        progress.end(report["status"], time.monotonic() - start,
+                     report.get("error") or report.get("message") or "")
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})
     name = f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"

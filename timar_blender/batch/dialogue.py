@@ -20,8 +20,10 @@ import bpy
 from .. import core, generation, jobs, scene_setup
 from ..errors import DialogueError, RigError
 from ..rig import motion as flame_motion
+from ..rig.dials import parse_dials
 from ..rig.head import resolve_head
 from ..rig.preset import Preset, get_preset, load_preset_file
+from ..rig.report import report_head
 from ..rig.take import TakeSettings, scene_fps
 from . import render as renderer
 from .contact import contact_frames, write_contact_sheet
@@ -33,7 +35,7 @@ from .settings import BatchSettings
 DEMO_PRESET = "timar_demo"
 # tried in order for a template, the most specific first: the demo heads carry ARKit-named
 # keys too (jawOpen, blinks), so the generic arkit preset would also take them
-TEMPLATE_PRESETS = ("flame", "timar_demo", "arkit")
+TEMPLATE_PRESETS = ("flame", "timar_demo", "arkit", "viseme")
 
 
 # ------------------------------------------------------------------ the stage
@@ -55,7 +57,7 @@ def _new_scene(dialogue: DialogueSpec):
     scene = bpy.context.scene
     heads = []
     for label, name in (("head_a", dialogue.head_a), ("head_b", dialogue.head_b)):
-        obj = bpy.data.objects.get(name)
+        obj = bpy.data.objects.get(name) or bpy.data.collections.get(name)   # a character's collection too
         if obj is None:
             names = ", ".join(sorted(o.name for o in bpy.data.objects
                                      if o.type in {'MESH', 'ARMATURE'})[:12])
@@ -79,8 +81,10 @@ def _preset(dialogue: DialogueSpec, heads) -> Preset:
     for key in keys:
         preset = get_preset(key)
         try:
-            for head in heads:
-                resolve_head(head, preset)
+            for head in heads:     # auto-detected: only a preset that gives both a mouth
+                report = report_head(resolve_head(head, preset), preset)
+                if not report["mouth"]:
+                    raise RigError(report["warnings"][0])
             return preset
         except RigError as exc:
             errors.append(str(exc))
@@ -91,14 +95,15 @@ def _preset(dialogue: DialogueSpec, heads) -> Preset:
 
 # ------------------------------------------------------------------ generation
 def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, step,
-              given=(None, None)):
+              given=(None, None), dials=(None, None)):
     request = generation.Request(
         audio[0], audio[1], motion_a=given[0], motion_b=given[1],
         checkpoint=settings.checkpoint, speech_model_dir=settings.speech_model_dir,
         device=settings.device, context_turns=settings.context_turns, steps=settings.steps,
         temperature=settings.temperature, seed=settings.seed, takes=1)
     generation.prepare(request)
-    targets = [jobs.HeadTarget(label, head.name, preset) for label, head in zip("AB", heads)]
+    targets = [jobs.HeadTarget(label, head.name, preset, d)
+               for label, head, d in zip("AB", heads, dials)]
 
     def on_turn(p):
         step(f"generating: turn {p.turns_done}/{p.turns_total}, RTF {p.rtf:.2f}",
@@ -200,8 +205,12 @@ def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report:
         report["warnings"].append("this Blender build has no audio (the bpy 4.2 wheel): "
                                   "the .blend has no sound strips")
     step("generating", force=True)
-    job = _generate(scene, heads, preset, audio, settings, start, step, given)
+    dials = (parse_dials(dialogue.dials_a), parse_dials(dialogue.dials_b))
+    job = _generate(scene, heads, preset, audio, settings, start, step, given, dials)
     report["warnings"] += job.warnings
+    # per head: what was keyed, what the rig lacks, the dials (rig/report.py)
+    report["rig"] = job.rig_reports
+    report["rig_warnings"] = [w for r in job.rig_reports.values() for w in r["warnings"]]
     frames25 = max(len(w.motion) for w in job.writers.values())
     fps = scene_fps(scene)
     scene.frame_start = start
@@ -236,7 +245,9 @@ def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
               "blender": bpy.app.version_string, "host": platform.node()}
     try:
         _make(dialogue, settings, out, report, step)
-        report["status"] = "ok"
+        report["status"] = "warning" if report.get("rig_warnings") else "ok"
+        if report.get("rig_warnings"):
+            report["message"] = "; ".join(report["rig_warnings"])
     except (core.TimarError, OSError) as exc:   # a user error; or the disk (full, no access)
         report["error"] = str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in the report

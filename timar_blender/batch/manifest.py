@@ -4,7 +4,8 @@ manifest (CSV or JSON), and the shard of them this process takes. No bpy.
 
 Manifest columns (CSV header or JSON keys): ``audio_a``, ``audio_b`` (required); ``name``,
 ``template``, ``head_a``, ``head_b``, ``preset``, ``motion_a`` or ``motion_b`` (optional: a
-FLAME npz keyed onto that head as it is, only the other head generated). Relative paths are relative
+FLAME npz keyed onto that head as it is, only the other head generated), ``dials_a``,
+``dials_b`` (optional: a head's strengths, ``jaw=1.2,lips=1,expression=1,head=0.5,eyes=1``). Relative paths are relative
 to the manifest's folder. JSON is a list of objects, or ``{"dialogues": [...]}``."""
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from pathlib import Path
 
 from ..core import assets, outputs
 from ..errors import ManifestError
+from ..rig.dials import parse_dials
 
 safe_name = outputs.safe_name     # one definition, shared with the command line
 
 COLUMNS = ("audio_a", "audio_b", "name", "template", "head_a", "head_b", "preset",
-           "motion_a", "motion_b")
+           "motion_a", "motion_b", "dials_a", "dials_b")
 FILE_COLUMNS = ("audio_a", "audio_b", "template", "motion_a", "motion_b")
 REQUIRED = ("audio_a", "audio_b")
 SAMPLE_NAME = "sample"
@@ -39,6 +41,8 @@ class DialogueSpec:
     preset: str = ""          # "" = timar_demo for the demo heads, auto-detected for templates
     motion_a: str = ""        # a FLAME npz given for head A (copied through), "" = generate
     motion_b: str = ""
+    dials_a: str = ""         # head A's strengths (rig/dials.py), "" = all 1
+    dials_b: str = ""
 
     def inputs(self) -> dict:
         return {k: getattr(self, k) for k in COLUMNS}
@@ -74,6 +78,11 @@ def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> Dialo
     if (vals["head_a"] or vals["head_b"]) and not vals["template"]:
         raise ManifestError(f"{where}head_a/head_b name objects of a template: "
                             "give the template .blend too")
+    for key in ("dials_a", "dials_b"):
+        try:
+            parse_dials(vals[key])
+        except ValueError as exc:
+            raise ManifestError(f"{where}{key}: {exc}") from None
     vals["name"] = safe_name(vals["name"]) if vals["name"] else default_name(vals["audio_a"])
     return DialogueSpec(**vals)
 

@@ -81,7 +81,7 @@ def completion(outputs: Outputs, settings: dict, want_render: bool) -> str | Non
     report = read_report(outputs.report)
     if report is None:
         return "not done yet"
-    if report.get("status") != "ok":
+    if report.get("status") not in ("ok", "warning"):   # a rig warning: a re-run cannot help
         return f"the last run {report.get('status', 'failed')}"
     done = report.get("settings", {})
     for part in ("inputs", "generation", "scene"):

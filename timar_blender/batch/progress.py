@@ -61,7 +61,7 @@ class BatchProgress:
             self.line(f"[{self.current}] {text}")
 
     def end(self, status: str, seconds: float, detail: str = "") -> None:
-        if status == "ok":
+        if status in ("ok", "warning"):      # warning: made, with a rig warning in the report
             self.ok += 1
         elif status == "skipped":
             self.skipped += 1

@@ -1,16 +1,29 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Rig presets: JSON files that map FLAME channels to shape keys and bones.
+"""Rig presets: JSON files that map model channels to shape keys and bones.
 
-A preset (see assets/rigs/*.json and README_SECTION.md) lists
+A preset (see assets/rigs/*.json and docs/RIG_PRESETS.md) lists
 - ``shape_keys``: ``{"name", "weights": {channel: w}, "offset", "clamp": [lo, hi],
-  "optional", "repeat"}``; value = offset + sum(w * channel), clamped. With ``"repeat": N``
-  the entry is expanded N times, ``{n}`` in the name and weight keys becoming 1..N.
-- ``bones``: ``{"name", "source": "jaw" | "neck", "axis_map": 3x3, "scale", "optional"}``;
-  the bone's quaternion is the rotation of ``scale * axis_map @ flame_axis_angle``.
+  "optional", "repeat", "group"}``; value = offset + sum(w * channel), clamped. With
+  ``"repeat": N`` the entry is expanded N times, ``{n}`` in the name and weight keys
+  becoming 1..N. Channels are any of rig/channels.py's 123: FLAME (exp1..exp50,
+  jaw_x..jaw_z, neck_x..neck_z), ARKit (``jawOpen``..) and visemes (``viseme:PP``..).
+  A name matches the head's keys in any common spelling (rig/names.py).
+- ``exclusive``: lists of ``group`` names; of each list only the first group the head has
+  is driven (one mouth: ARKit's, else the visemes', else VRM's vowels; never two stacked).
+- ``aliases``: ``{"target name": ["other spelling", ..]}``, added to the built-in ones.
+- ``bones``: ``{"name", "source": "jaw" | "neck", "axis_map": 3x3, "scale", "optional",
+  "frame", "share", "candidates"}``. ``frame`` "bone" (default): the bone's quaternion is
+  the rotation of ``scale * axis_map @ flame_axis_angle`` in its own axes (FLAME-axis
+  rigs). ``frame`` "character": the rotation is the FLAME one turned into the character's
+  world frame (left, up, forward) and from there into the bone's rest frame, so a nod is a
+  nod on any skeleton; ``share`` splits it between bones of one source (neck 0.4, head
+  0.6). ``candidates``: names to look for (default: the name, then rig/names.py's list).
 - ``slider_range`` (widens the sliders of driven keys), ``correctives`` (FLAME's Pose1..18),
-  ``blink`` (shape keys closed by procedural blinks) and ``eyes`` (bones for saccades).
-Channels: exp1..exp50, jaw_x..jaw_z, neck_x..neck_z. This module turns the JSON into
-targets with channel indices (the first step of the rig/ flow); nothing here imports bpy.
+  ``blink`` (shape keys closed by procedural blinks, on top of the model's) and ``eyes``
+  (``bones`` turned by the gaze, ``frame`` as for bones; ``look_keys``: true keys the
+  ARKit eyeLook* channels from the gaze too).
+This module turns the JSON into targets with channel indices (the first step of the rig/
+flow); nothing here imports bpy.
 """
 from __future__ import annotations
 
@@ -23,22 +36,10 @@ import numpy as np
 
 from ..core import assets, constants
 from ..errors import PresetError
+from .channels import MOUTH_CHANNELS, channel_index  # noqa: F401 - channel_index: the public name
+from .names import BONE_CANDIDATES
 
-_AXES = "xyz"
-
-
-def channel_index(name: str) -> int:
-    """Index into the 56-vector of a channel name: exp1..exp50, jaw_x..jaw_z, neck_x..neck_z."""
-    key = name.strip().lower()
-    if key.startswith("exp") and key[3:].isdigit():
-        i = int(key[3:])
-        if 1 <= i <= constants.EXP_DIM:
-            return constants.EXP.start + i - 1
-    for base, part in (("jaw", constants.JAW), ("neck", constants.NECK)):
-        if key.startswith(base + "_") and key[-1] in _AXES and len(key) == len(base) + 2:
-            return part.start + _AXES.index(key[-1])
-    raise ValueError(f"unknown FLAME channel '{name}' (use exp1..exp{constants.EXP_DIM}, "
-                     "jaw_x..jaw_z, neck_x..neck_z)")
+FRAMES = ("bone", "character")
 
 
 @dataclass
@@ -48,6 +49,12 @@ class ShapeTarget:
     offset: float = 0.0
     clamp: tuple[float, float] | None = None
     optional: bool = False
+    group: str = ""
+
+    @property
+    def is_mouth(self) -> bool:
+        """Driven by a jaw, lip or viseme channel (what lip sync moves)."""
+        return any(i in MOUTH_CHANNELS for i in self.weights)
 
 
 @dataclass
@@ -57,6 +64,9 @@ class BoneTarget:
     axis_map: np.ndarray
     scale: float = 1.0
     optional: bool = False
+    frame: str = "bone"                     # "bone" or "character" (see the module doc)
+    share: float = 1.0
+    candidates: tuple[str, ...] = ()
 
 
 @dataclass
@@ -70,6 +80,15 @@ class Preset:
     correctives: str | None = None          # name pattern, e.g. "Pose{n}" (always optional)
     blink_keys: list[str] = field(default_factory=list)
     eye_bones: list[str] = field(default_factory=list)
+    eye_frame: str = "bone"
+    look_keys: bool = False
+    aliases: dict[str, list[str]] = field(default_factory=dict)
+    exclusive: list[list[str]] = field(default_factory=list)
+
+    def looked_for(self) -> list[str]:
+        """Every name the preset drives, for a message when a head has none of them."""
+        return ([t.name for t in self.shape_keys] + self.blink_keys
+                + [t.name for t in self.bones] + self.eye_bones)
 
     def required_shape_keys(self) -> list[str]:
         return [t.name for t in self.shape_keys if not t.optional]
@@ -99,7 +118,7 @@ def _shape_target(entry: dict) -> ShapeTarget:
             raise ValueError(f"shape key '{entry['name']}': clamp must be [low, high]")
         clamp = (float(clamp[0]), float(clamp[1]))
     return ShapeTarget(str(entry["name"]), weights, float(entry.get("offset", 0.0)), clamp,
-                       bool(entry.get("optional", False)))
+                       bool(entry.get("optional", False)), str(entry.get("group", "")))
 
 
 def _bone_target(entry: dict) -> BoneTarget:
@@ -109,8 +128,14 @@ def _bone_target(entry: dict) -> BoneTarget:
     axis_map = np.asarray(entry.get("axis_map", np.eye(3)), dtype=np.float64)
     if axis_map.shape != (3, 3):
         raise ValueError(f"bone '{entry['name']}': axis_map must be a 3x3 matrix")
-    return BoneTarget(str(entry["name"]), source, axis_map, float(entry.get("scale", 1.0)),
-                      bool(entry.get("optional", False)))
+    frame = entry.get("frame", "bone")
+    if frame not in FRAMES:
+        raise ValueError(f"bone '{entry['name']}': frame must be \"bone\" or \"character\"")
+    name = str(entry["name"])
+    candidates = entry.get("candidates") or [name] + BONE_CANDIDATES.get(name, [])
+    return BoneTarget(name, source, axis_map, float(entry.get("scale", 1.0)),
+                      bool(entry.get("optional", False)), frame,
+                      float(entry.get("share", 1.0)), tuple(str(c) for c in candidates))
 
 
 def parse_preset(data: dict, key: str = "custom") -> Preset:
@@ -129,13 +154,23 @@ def parse_preset(data: dict, key: str = "custom") -> Preset:
         raise ValueError("the preset drives nothing: add \"shape_keys\" or \"bones\"")
     rng = data.get("slider_range")
     corr = data.get("correctives")
+    eyes = data.get("eyes") or {}
+    aliases = data.get("aliases") or {}
+    if not isinstance(aliases, dict) or not all(isinstance(v, list) for v in aliases.values()):
+        raise ValueError("\"aliases\" must map a target name to a list of other spellings")
+    exclusive = [list(map(str, g)) for g in data.get("exclusive", [])]
+    if eyes.get("frame", "bone") not in FRAMES:
+        raise ValueError("eyes: frame must be \"bone\" or \"character\"")
     return Preset(
         key=key, name=str(data.get("name", key)), description=str(data.get("description", "")),
         shape_keys=shapes, bones=bones,
         slider_range=(float(rng[0]), float(rng[1])) if rng else None,
         correctives=corr.get("name") if isinstance(corr, dict) else corr,
         blink_keys=list((data.get("blink") or {}).get("shape_keys", [])),
-        eye_bones=list((data.get("eyes") or {}).get("bones", [])))
+        eye_bones=list(eyes.get("bones", [])), eye_frame=eyes.get("frame", "bone"),
+        look_keys=bool(eyes.get("look_keys", False)),
+        aliases={str(k): [str(x) for x in v] for k, v in aliases.items()},
+        exclusive=exclusive)
 
 
 def load_preset_file(path: str | os.PathLike, key: str | None = None) -> Preset:
