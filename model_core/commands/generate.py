@@ -20,8 +20,13 @@ def register(sub) -> None:
     add_model_options(p)
     add_sampling_options(p)
     given = p.add_mutually_exclusive_group()
-    given.add_argument("--motion-a", default=None, help="FLAME npz of speaker A: copied through, only B generated")
-    given.add_argument("--motion-b", default=None, help="FLAME npz of speaker B: copied through, only A generated")
+    given.add_argument("--motion-a", default=None, help="FLAME npz or Live Link Face CSV of speaker A: "
+                       "copied through, only B generated")
+    given.add_argument("--motion-b", default=None, help="FLAME npz or Live Link Face CSV of speaker B: "
+                       "copied through, only A generated")
+    p.add_argument("--live-link-csv", action="store_true",
+                   help="also write each head's ARKit curves and head rotation as a Live Link "
+                        "Face CSV (NAME_speaker1_livelink.csv, NAME_speaker2_livelink.csv)")
     p.add_argument("--no-cache", action="store_true", help="recompute every turn (reference path)")
     p.set_defaults(func=run)
 
@@ -33,6 +38,8 @@ def default_name(audio_a: str) -> str:
 
 def run(args) -> int:
     from ..errors import TimarError
+    from ..face.livelink import write_livelink_csv
+    from ..face.livelink_motion import take_from_head
     from ..fileio import publish_together
     from ..flame import write_motion_npz
     from ..generate import DialogueGenerator, GenerationOptions
@@ -53,6 +60,7 @@ def run(args) -> int:
                                 seam_blend_frames=args.seam_blend)
     generator = DialogueGenerator(model, options)
     parts_a, parts_b, last = [], [], None
+    faces = {"a": [], "b": []}          # per turn: (n, 67) face frames, or None (no mouth head)
     for turn in generator.stream(args.audio_a, args.audio_b, args.motion_a, args.motion_b):
         if turn.index == 0:
             for w in generator.warnings:
@@ -62,20 +70,40 @@ def run(args) -> int:
                              " (broken weights or an extreme option); nothing was written")
         parts_a.append(turn.motion_a)
         parts_b.append(turn.motion_b)
+        faces["a"].append(getattr(turn, "face_a", None))
+        faces["b"].append(getattr(turn, "face_b", None))
         last = turn
         progress(f"turn {turn.index + 1}/{turn.total_turns}  {turn.audio_seconds_done:.0f} s of audio"
                  f"  real-time factor {turn.realtime_factor:.3f}")
     out_a = out_dir / f"{name}_speaker1.npz"
     out_b = out_dir / f"{name}_speaker2.npz"
     motion_a, motion_b = np.concatenate(parts_a), np.concatenate(parts_b)
-    try:   # both files appear together, or neither and an earlier result stays
-        publish_together({out_a: lambda tmp: write_motion_npz(tmp, motion_a),
-                          out_b: lambda tmp: write_motion_npz(tmp, motion_b)}, suffix=".npz")
+    writes = {out_a: lambda tmp: write_motion_npz(tmp, motion_a),
+              out_b: lambda tmp: write_motion_npz(tmp, motion_b)}
+    if args.live_link_csv:
+        for label, speaker, motion in (("a", 1, motion_a), ("b", 2, motion_b)):
+            take = take_from_head(motion, _joined_faces(faces[label]))
+            writes[out_dir / f"{name}_speaker{speaker}_livelink.csv"] = \
+                lambda tmp, take=take: write_livelink_csv(tmp, take)
+    try:   # every file appears together, or none and an earlier result stays
+        # (".npz" temporaries: numpy insists on the suffix; the CSV writer does not care)
+        publish_together(writes, suffix=".npz")
     except OSError as exc:
         raise TimarError(f"cannot write the results to {out_dir} ({exc.strerror or exc}); "
                          "free some space or choose another --out-dir; any earlier "
-                         f"{name}_speaker1/2.npz were left as they were") from None
+                         f"{name}_speaker1/2 files were left as they were") from None
+    if args.live_link_csv:
+        progress(f"wrote {name}_speaker1_livelink.csv and {name}_speaker2_livelink.csv "
+                 "(Live Link Face layout, 25 fps)", final=True)
     progress(f"wrote {out_a} and {out_b}: {len(motion_a)} frames, "
              f"{last.audio_seconds_done:.1f} s of audio in {last.elapsed_s:.2f} s "
              f"(real-time factor {last.realtime_factor:.3f}) on {generator.device}", final=True)
     return 0
+
+
+def _joined_faces(parts: list) -> np.ndarray | None:
+    """The turns' face frames as one (T, 67) array; None unless every turn has them (a
+    model without a mouth head: the CSV then carries what the FLAME jaw implies)."""
+    if not parts or any(p is None for p in parts):
+        return None
+    return np.concatenate(parts)
