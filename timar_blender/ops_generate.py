@@ -43,9 +43,10 @@ def build_job(scene, target: str = 'BOTH') -> jobs.Job:
         if not generated:
             if not sp[label].motion_file:
                 raise GenerationError(
-                    f"speaker {label}: choose a FLAME motion file (.npz) to preview "
+                    f"speaker {label}: choose a FLAME motion file (.npz) or a Live Link "
+                    f"Face take (.csv) to preview "
                     f"speaker {'A' if label == 'B' else 'B'} against")
-            given[label] = core.load_motion_npz(bpy.path.abspath(sp[label].motion_file))
+            given[label] = core.load_motion(bpy.path.abspath(sp[label].motion_file))
         if sp[label].head is not None:
             heads.append(_target(sp[label], label))
     audio_a, audio_b = _audio(sp["A"], "A"), _audio(sp["B"], "B")

@@ -42,8 +42,9 @@ class TIMAR_PG_speaker(bpy.types.PropertyGroup):
     mapping_file: StringProperty(name="Mapping", subtype='FILE_PATH',
                                  description="JSON mapping for the Custom rig preset")
     motion_file: StringProperty(name="FLAME motion", subtype='FILE_PATH',
-                                description="A FLAME .npz (exp, pose) used as this speaker's "
-                                            "motion when only the other head is generated")
+                                description="A FLAME .npz (exp, pose) or a Live Link Face .csv "
+                                            "take used as this speaker's motion when only "
+                                            "the other head is generated")
 
 
 class TIMAR_PG_settings(bpy.types.PropertyGroup):

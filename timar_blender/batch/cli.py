@@ -49,11 +49,16 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--head-b", help="speaker B's head object in the template")
     one.add_argument("--preset", help="rig preset (timar_demo, flame, arkit) or a mapping .json")
     given = one.add_mutually_exclusive_group()
-    given.add_argument("--motion-a", help="FLAME npz keyed onto head A as it is; only B is generated")
-    given.add_argument("--motion-b", help="FLAME npz keyed onto head B as it is; only A is generated")
+    given.add_argument("--motion-a", help="FLAME npz or Live Link Face CSV take keyed onto head A "
+                                          "as it is; only B is generated")
+    given.add_argument("--motion-b", help="FLAME npz or Live Link Face CSV take keyed onto head B "
+                                          "as it is; only A is generated")
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.add_argument("--shard", help="I/N: process dialogues I, I+N, I+2N... (0 <= I < N)")
     p.add_argument("--force", action="store_true", help="redo dialogues that are complete")
+    p.add_argument("--live-link-csv", action="store_true",
+                   help="also write each head's ARKit curves and head rotation as a Live Link "
+                        "Face CSV take (NAME_speaker1_livelink.csv, NAME_speaker2_livelink.csv)")
     p.add_argument("--list", action="store_true",
                    help="only list this shard's dialogues and whether each is complete")
     gen = p.add_argument_group("generation")
@@ -131,7 +136,7 @@ def settings_from(args) -> BatchSettings:
         context_turns=args.context_turns, steps=args.steps, temperature=args.temperature,
         render=args.render, render_options=RenderOptions(args.engine, w, h, args.samples),
         frames_step=args.frames_step, contact_range=parse_contact_range(args.contact_range),
-        stall_timeout=args.render_timeout)
+        stall_timeout=args.render_timeout, live_link_csv=args.live_link_csv)
 
 
 def load_model(settings: BatchSettings) -> None:
