@@ -89,8 +89,10 @@ class TIMAR_OT_generate(bpy.types.Operator):
     @classmethod
     def description(cls, _context, props):
         return {'BOTH': "Generate both heads from the two audio tracks",
-                'A': "Generate head A while B's motion comes from its FLAME .npz",
-                'B': "Generate head B while A's motion comes from its FLAME .npz"}[props.target]
+                'A': "Generate head A while B's motion comes from its motion file "
+                     "(FLAME .npz or Live Link Face .csv)",
+                'B': "Generate head B while A's motion comes from its motion file "
+                     "(FLAME .npz or Live Link Face .csv)"}[props.target]
 
     @classmethod
     def poll(cls, _context):
