@@ -20,10 +20,12 @@ def register(sub) -> None:
     add_model_options(p)
     add_sampling_options(p)
     given = p.add_mutually_exclusive_group()
-    given.add_argument("--motion-a", default=None, help="FLAME npz or Live Link Face CSV of speaker A: "
-                       "copied through, only B generated")
-    given.add_argument("--motion-b", default=None, help="FLAME npz or Live Link Face CSV of speaker B: "
-                       "copied through, only A generated")
+    given.add_argument("--motion-a", default=None,
+                       help="FLAME npz or Live Link Face CSV of speaker A: copied through, "
+                            "only B generated")
+    given.add_argument("--motion-b", default=None,
+                       help="FLAME npz or Live Link Face CSV of speaker B: copied through, "
+                            "only A generated")
     p.add_argument("--live-link-csv", action="store_true",
                    help="also write each head's ARKit curves and head rotation as a Live Link "
                         "Face CSV (NAME_speaker1_livelink.csv, NAME_speaker2_livelink.csv)")
@@ -60,7 +62,7 @@ def run(args) -> int:
                                 seam_blend_frames=args.seam_blend)
     generator = DialogueGenerator(model, options)
     parts_a, parts_b, last = [], [], None
-    faces = {"a": [], "b": []}          # per turn: (n, 67) face frames, or None (no mouth head)
+    faces = {"a": [], "b": []}      # per turn: (n, 67) face frames, or None (no mouth head)
     for turn in generator.stream(args.audio_a, args.audio_b, args.motion_a, args.motion_b):
         if turn.index == 0:
             for w in generator.warnings:

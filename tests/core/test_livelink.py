@@ -145,8 +145,10 @@ def test_reads_a_take_in_the_real_apps_layout(tmp_path):
     motion, face = head_from_take(take)
     assert len(motion) == int(take.times[-1] * 25) + 1       # 1.48 s of take at 25 fps
     t = 20 / 25                                               # frame 20 interpolates the take
-    assert face[20, ARKIT_INDEX["jawOpen"]] == pytest.approx(np.interp(t, take.times, jaw), abs=1e-6)
-    assert neck_to_yaw_pitch_roll(motion[:, NECK])[:, 1] == pytest.approx(np.full(len(motion), -0.1), abs=1e-6)
+    assert face[20, ARKIT_INDEX["jawOpen"]] == pytest.approx(np.interp(t, take.times, jaw),
+                                                             abs=1e-6)
+    pitch = neck_to_yaw_pitch_roll(motion[:, NECK])[:, 1]
+    assert pitch == pytest.approx(np.full(len(motion), -0.1), abs=1e-6)
 
 
 def test_reads_the_variants_other_tools_write(tmp_path):
@@ -175,8 +177,10 @@ BAD = {
     "empty": ("", "empty"),
     "no_timecode": ("JawOpen,EyeBlinkLeft\n0.1,0.2\n", "no Timecode column"),
     "no_arkit": ("Timecode,Foo,Bar\n00:00:00:00.000,1,2\n", "no ARKit blendshape column"),
-    "short_row": (APP_COLUMNS + "\n00:00:00:00.000,61,0.1\n", "line 2: 3 fields where the header has 63"),
-    "text_value": (APP_COLUMNS + "\n00:00:00:00.000,61," + ",".join(["0"] * 17 + ["open"] + ["0"] * 43) + "\n",
+    "short_row": (APP_COLUMNS + "\n00:00:00:00.000,61,0.1\n",
+                  "line 2: 3 fields where the header has 63"),
+    "text_value": (APP_COLUMNS + "\n00:00:00:00.000,61,"
+                   + ",".join(["0"] * 17 + ["open"] + ["0"] * 43) + "\n",
                    "line 2: JawOpen is 'open', not a number"),
     "nan_value": (APP_COLUMNS + "\n00:00:00:00.000,61," + ",".join(["nan"] + ["0"] * 60) + "\n",
                   "EyeBlinkLeft is nan"),

@@ -5,7 +5,8 @@ manifest (CSV or JSON), and the shard of them this process takes. No bpy.
 Manifest columns (CSV header or JSON keys): ``audio_a``, ``audio_b`` (required); ``name``,
 ``template``, ``head_a``, ``head_b``, ``preset``, ``motion_a`` or ``motion_b`` (optional: a
 FLAME npz or a Live Link Face CSV take keyed onto that head as it is, only the other head
-generated). Relative paths are relative to the manifest's folder. JSON is a list of objects, or ``{"dialogues": [...]}``."""
+generated). Relative paths are relative to the manifest's folder. JSON is a list of objects,
+or ``{"dialogues": [...]}``."""
 from __future__ import annotations
 
 import csv
@@ -37,7 +38,8 @@ class DialogueSpec:
     head_a: str = ""
     head_b: str = ""
     preset: str = ""          # "" = timar_demo for the demo heads, auto-detected for templates
-    motion_a: str = ""        # a FLAME npz or Live Link Face CSV given for head A (copied through), "" = generate
+    motion_a: str = ""        # a FLAME npz or Live Link Face CSV for head A (copied through),
+    #                           "" = generate
     motion_b: str = ""
 
     def inputs(self) -> dict:
