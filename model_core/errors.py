@@ -14,6 +14,11 @@ class MotionFileError(TimarError):
     """A FLAME motion file (.npz) is missing or has the wrong keys or shapes."""
 
 
+class LiveLinkError(MotionFileError):
+    """A Live Link Face CSV take is missing, unreadable or broken (a bad timecode, a cut
+    row, a value that is not a number, no ARKit column)."""
+
+
 class CheckpointError(TimarError):
     """A checkpoint is missing, not a TIMAR checkpoint, unsafe, or does not match its config."""
 

@@ -33,9 +33,9 @@ from .devices import resolve_device
 from .errors import MotionFileError, Stopped, TimarError
 from .feature_stream import TurnFeatures
 from .face.channels import ARKIT_INDEX, face_from_flame, jaw_rad_from_open
-from .flame import load_motion_npz
 from .layout import turn_ids
 from .limits import check_generation_options
+from .motion_files import load_motion
 from .mouth import SILENCE_FEATURE, pad_context
 from .transformer import KVCache
 from .turn_joins import SeamBlend, TurnFilter
@@ -102,10 +102,11 @@ class DialogueResult:
 
 
 def _as_motion(value, frames: int, name: str, warnings: list[str]) -> np.ndarray | None:
-    """A given head's motion (path or (T, 56) array) fitted to ``frames`` frames."""
+    """A given head's motion (a FLAME npz or Live Link Face CSV path, or a (T, 56) array)
+    fitted to ``frames`` frames."""
     if value is None:
         return None
-    motion = load_motion_npz(value) if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__") \
+    motion = load_motion(value) if isinstance(value, (str, bytes)) or hasattr(value, "__fspath__") \
         else np.asarray(value, dtype=np.float32)
     if motion.ndim != 2 or motion.shape[1] != MOTION_DIM:
         raise MotionFileError(f"{name}: motion must be (T, {MOTION_DIM}), got {motion.shape}")

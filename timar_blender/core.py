@@ -15,12 +15,12 @@ PACKAGED = (Path(__file__).resolve().parent / "model_core").is_dir()
 
 if PACKAGED:
     from .model_core import (assets, audio, audio_stream, constants, errors, flame, limits,
-                             outputs, speech_model)
-    from .model_core.face import channels as face_channels
+                             motion_files, outputs, speech_model)
+    from .model_core.face import channels as face_channels, livelink, livelink_motion
 else:
     from model_core import (assets, audio, audio_stream, constants, errors, flame,  # noqa: F401
-                            limits, outputs, speech_model)
-    from model_core.face import channels as face_channels  # noqa: F401
+                            limits, motion_files, outputs, speech_model)
+    from model_core.face import channels as face_channels, livelink, livelink_motion
 
 TimarError = errors.TimarError
 
@@ -50,6 +50,18 @@ def load_audio(path: str):
 
 def load_motion_npz(path: str):
     return flame.load_motion_npz(path)
+
+
+def load_motion(path: str):
+    """(T, 56) FLAME motion at 25 fps from a FLAME .npz or a Live Link Face .csv take, or a
+    MotionFileError with a one-line message."""
+    return motion_files.load_motion(path)
+
+
+def write_livelink_csv(path: str, motion, face=None) -> None:
+    """A head's (T, 56) motion (and (T, 67) face frames, if the model made them) as a Live
+    Link Face CSV take at ``path`` (written as it is; the caller publishes it)."""
+    livelink.write_livelink_csv(path, livelink_motion.take_from_head(motion, face))
 
 
 def truncation_warning(path: str, label: str) -> str | None:

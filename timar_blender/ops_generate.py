@@ -51,9 +51,10 @@ def build_job(scene, target: str = 'BOTH') -> jobs.Job:
         if not generated:
             if not sp[label].motion_file:
                 raise GenerationError(
-                    f"speaker {label}: choose a FLAME motion file (.npz) to preview "
+                    f"speaker {label}: choose a FLAME motion file (.npz) or a Live Link "
+                    f"Face take (.csv) to preview "
                     f"speaker {'A' if label == 'B' else 'B'} against")
-            given[label] = core.load_motion_npz(bpy.path.abspath(sp[label].motion_file))
+            given[label] = core.load_motion(bpy.path.abspath(sp[label].motion_file))
         if sp[label].head is not None:
             heads.append(_target(sp[label], label, s))
     audio_a, audio_b = _audio(sp["A"], "A"), _audio(sp["B"], "B")
@@ -96,8 +97,10 @@ class TIMAR_OT_generate(bpy.types.Operator):
     @classmethod
     def description(cls, _context, props):
         return {'BOTH': "Generate both heads from the two audio tracks",
-                'A': "Generate head A while B's motion comes from its FLAME .npz",
-                'B': "Generate head B while A's motion comes from its FLAME .npz"}[props.target]
+                'A': "Generate head A while B's motion comes from its motion file "
+                     "(FLAME .npz or Live Link Face .csv)",
+                'B': "Generate head B while A's motion comes from its motion file "
+                     "(FLAME .npz or Live Link Face .csv)"}[props.target]
 
     @classmethod
     def poll(cls, _context):

@@ -43,8 +43,9 @@ class TIMAR_PG_speaker(bpy.types.PropertyGroup):
     mapping_file: StringProperty(name="Mapping", subtype='FILE_PATH',
                                  description="JSON mapping for the Custom rig preset")
     motion_file: StringProperty(name="FLAME motion", subtype='FILE_PATH',
-                                description="A FLAME .npz (exp, pose) used as this speaker's "
-                                            "motion when only the other head is generated")
+                                description="A FLAME .npz (exp, pose) or a Live Link Face .csv "
+                                            "take used as this speaker's motion when only "
+                                            "the other head is generated")
     # this head's strengths, times the scene's Intensity (1 = the model as it is, 0 = off)
     dial_jaw: FloatProperty(name="Jaw", default=1.0, min=0.0, soft_max=2.0, max=5.0,
                             description="Jaw opening (FLAME jaw, ARKit jaw*)")

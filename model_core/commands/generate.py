@@ -20,8 +20,15 @@ def register(sub) -> None:
     add_model_options(p)
     add_sampling_options(p)
     given = p.add_mutually_exclusive_group()
-    given.add_argument("--motion-a", default=None, help="FLAME npz of speaker A: copied through, only B generated")
-    given.add_argument("--motion-b", default=None, help="FLAME npz of speaker B: copied through, only A generated")
+    given.add_argument("--motion-a", default=None,
+                       help="FLAME npz or Live Link Face CSV of speaker A: copied through, "
+                            "only B generated")
+    given.add_argument("--motion-b", default=None,
+                       help="FLAME npz or Live Link Face CSV of speaker B: copied through, "
+                            "only A generated")
+    p.add_argument("--live-link-csv", action="store_true",
+                   help="also write each head's ARKit curves and head rotation as a Live Link "
+                        "Face CSV (NAME_speaker1_livelink.csv, NAME_speaker2_livelink.csv)")
     p.add_argument("--no-cache", action="store_true", help="recompute every turn (reference path)")
     p.set_defaults(func=run)
 
@@ -33,6 +40,8 @@ def default_name(audio_a: str) -> str:
 
 def run(args) -> int:
     from ..errors import TimarError
+    from ..face.livelink import write_livelink_csv
+    from ..face.livelink_motion import take_from_head
     from ..fileio import publish_together
     from ..flame import write_motion_npz
     from ..generate import DialogueGenerator, GenerationOptions
@@ -71,13 +80,23 @@ def run(args) -> int:
     out_b = out_dir / f"{name}_speaker2.npz"
     motion_a, motion_b = np.concatenate(parts_a), np.concatenate(parts_b)
     face_a, face_b = np.concatenate(faces_a), np.concatenate(faces_b)
-    try:   # both files appear together, or neither and an earlier result stays
-        publish_together({out_a: lambda tmp: write_motion_npz(tmp, motion_a, face_a),
-                          out_b: lambda tmp: write_motion_npz(tmp, motion_b, face_b)}, suffix=".npz")
+    writes = {out_a: lambda tmp: write_motion_npz(tmp, motion_a, face_a),
+              out_b: lambda tmp: write_motion_npz(tmp, motion_b, face_b)}
+    if args.live_link_csv:
+        for speaker, motion, face in ((1, motion_a, face_a), (2, motion_b, face_b)):
+            take = take_from_head(motion, face)
+            writes[out_dir / f"{name}_speaker{speaker}_livelink.csv"] = \
+                lambda tmp, take=take: write_livelink_csv(tmp, take)
+    try:   # every file appears together, or none and an earlier result stays
+        # (".npz" temporaries: numpy insists on the suffix; the CSV writer does not care)
+        publish_together(writes, suffix=".npz")
     except OSError as exc:
         raise TimarError(f"cannot write the results to {out_dir} ({exc.strerror or exc}); "
                          "free some space or choose another --out-dir; any earlier "
-                         f"{name}_speaker1/2.npz were left as they were") from None
+                         f"{name}_speaker1/2 files were left as they were") from None
+    if args.live_link_csv:
+        progress(f"wrote {name}_speaker1_livelink.csv and {name}_speaker2_livelink.csv "
+                 "(Live Link Face layout, 25 fps)", final=True)
     progress(f"wrote {out_a} and {out_b}: {len(motion_a)} frames, "
              f"{last.audio_seconds_done:.1f} s of audio in {last.elapsed_s:.2f} s "
              f"(real-time factor {last.realtime_factor:.3f}) on {generator.device}", final=True)

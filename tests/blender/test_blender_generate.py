@@ -279,6 +279,38 @@ def test_listener_preview_from_npz(scene, tiny_checkpoint, tmp_path):
         ops_generate.build_job(scene, 'B')
 
 
+def test_listener_preview_from_a_live_link_take(scene, tiny_checkpoint, tmp_path):
+    """A Live Link Face take as speaker B's motion file keys head B exactly as the FLAME
+    npz it converts to does."""
+    from model_core.face.livelink import write_livelink_csv
+    from model_core.face.livelink_motion import take_from_head
+    from model_core.flame import save_motion_npz
+    from model_core.motion_files import load_motion
+    motion = synthetic_motion(75, 12)
+    write_livelink_csv(tmp_path / "b.csv", take_from_head(motion))
+    converted = load_motion(tmp_path / "b.csv")
+    assert np.abs(converted[:, 53:56] - motion[:, 53:56]).max() < 1e-5      # the neck survives
+    save_motion_npz(tmp_path / "b.npz", converted)
+    s = scene.timar
+    s.checkpoint, s.device, s.context_turns, s.steps = str(tiny_checkpoint), 'CPU', 1, 2
+    s.speaker_b.motion_file = str(tmp_path / "b.npz")
+    assert bpy.ops.timar.generate(target='A') == {'FINISHED'}
+    s.speaker_b.motion_file = str(tmp_path / "b.csv")
+    assert np.array_equal(ops_generate.build_job(scene, 'A').request.motion_b, converted)
+    assert bpy.ops.timar.generate(target='A') == {'FINISHED'}
+    mouth = keys("TIMAR B take 2 shapes", 'key_blocks["MouthOpen"].value')[1]
+    assert len(mouth) == 75 and mouth.max() > 0.05           # the take's jaw opens the mouth
+    compared = 0
+    for action in [a for a in bpy.data.actions if a.name.startswith("TIMAR B take 1")]:
+        other = bpy.data.actions[action.name.replace("take 1", "take 2")]
+        for fc in fcurves.action_fcurves(action):
+            npz_keys = fcurves.read_keys(fcurves.action_fcurves(action), fc.data_path, fc.array_index)
+            csv_keys = fcurves.read_keys(fcurves.action_fcurves(other), fc.data_path, fc.array_index)
+            assert np.allclose(csv_keys[1], npz_keys[1], atol=1e-6), fc.data_path
+            compared += 1
+    assert compared >= 6                      # shape keys and the neck and jaw bones
+
+
 def test_threaded_real_model_equals_sync(scene, tiny_checkpoint):
     """torch in the worker thread, keys written by the poll function: same keys as execute()."""
     s = scene.timar

@@ -52,11 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
                      "expression, head, eyes (1 = as generated, 0 = off), e.g. jaw=1.2,eyes=0.5")
     one.add_argument("--dials-b", metavar="NAME=X,..", help="head B's strengths, as --dials-a")
     given = one.add_mutually_exclusive_group()
-    given.add_argument("--motion-a", help="FLAME npz keyed onto head A as it is; only B is generated")
-    given.add_argument("--motion-b", help="FLAME npz keyed onto head B as it is; only A is generated")
+    given.add_argument("--motion-a", help="FLAME npz or Live Link Face CSV take keyed onto head A "
+                                          "as it is; only B is generated")
+    given.add_argument("--motion-b", help="FLAME npz or Live Link Face CSV take keyed onto head B "
+                                          "as it is; only A is generated")
     p.add_argument("--out", default="out", help="output folder (default: out)")
     p.add_argument("--shard", help="I/N: process dialogues I, I+N, I+2N... (0 <= I < N)")
     p.add_argument("--force", action="store_true", help="redo dialogues that are complete")
+    p.add_argument("--live-link-csv", action="store_true",
+                   help="also write each head's ARKit curves and head rotation as a Live Link "
+                        "Face CSV take (NAME_speaker1_livelink.csv, NAME_speaker2_livelink.csv)")
     p.add_argument("--list", action="store_true",
                    help="only list this shard's dialogues and whether each is complete")
     gen = p.add_argument_group("generation")
@@ -136,7 +141,7 @@ def settings_from(args) -> BatchSettings:
         context_turns=args.context_turns, steps=args.steps, temperature=args.temperature,
         render=args.render, render_options=RenderOptions(args.engine, w, h, args.samples),
         frames_step=args.frames_step, contact_range=parse_contact_range(args.contact_range),
-        stall_timeout=args.render_timeout)
+        stall_timeout=args.render_timeout, live_link_csv=args.live_link_csv)
 
 
 def load_model(settings: BatchSettings) -> None:

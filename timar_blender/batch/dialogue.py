@@ -176,6 +176,25 @@ def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) ->
 
 
 # ------------------------------------------------------------------ one dialogue
+def _write_live_link(out: Outputs, job, report: dict) -> None:
+    """Each head's curves as a Live Link Face CSV take (both written, then both renamed)."""
+    tmps = {}
+    try:
+        for label in "AB":
+            writer = job.writers[(0, label)]
+            final = out.live_link(label)
+            tmps[final] = out.temp(final)
+            # Face frames where the model made them (the mouth head); else the FLAME jaw's.
+            core.write_livelink_csv(str(tmps[final]), writer.motion,
+                                    getattr(writer, "face", None))
+        for final, tmp in tmps.items():
+            publish(tmp, final)
+    finally:
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
+    report["outputs"]["live_link_csv"] = [out.live_link(label).name for label in "AB"]
+
+
 def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
     renderer.configure(scene, settings.render_options)
     if bpy.app.build_options.codec_ffmpeg:
@@ -190,7 +209,7 @@ def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
 
 def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report: dict, step) -> None:
     audio = (core.load_audio(dialogue.audio_a), core.load_audio(dialogue.audio_b))
-    given = tuple(core.load_motion_npz(p) if p else None
+    given = tuple(core.load_motion(p) if p else None
                   for p in (dialogue.motion_a, dialogue.motion_b))
     for path, label in ((dialogue.audio_a, "audio_a"), (dialogue.audio_b, "audio_b")):
         warning = core.truncation_warning(path, label)
@@ -227,6 +246,8 @@ def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report:
                                                                 1e-9), 4)}})
     _save_blend(out, scene, settings)
     report["outputs"]["blend"] = out.blend.name
+    if settings.live_link_csv:
+        _write_live_link(out, job, report)
     if settings.render:
         step("rendering", force=True)
         _render(out, scene, settings, report, step)

@@ -4,9 +4,10 @@ manifest (CSV or JSON), and the shard of them this process takes. No bpy.
 
 Manifest columns (CSV header or JSON keys): ``audio_a``, ``audio_b`` (required); ``name``,
 ``template``, ``head_a``, ``head_b``, ``preset``, ``motion_a`` or ``motion_b`` (optional: a
-FLAME npz keyed onto that head as it is, only the other head generated), ``dials_a``,
-``dials_b`` (optional: a head's strengths, ``jaw=1.2,lips=1,expression=1,head=0.5,eyes=1``). Relative paths are relative
-to the manifest's folder. JSON is a list of objects, or ``{"dialogues": [...]}``."""
+FLAME npz or a Live Link Face CSV take keyed onto that head as it is, only the other head
+generated), ``dials_a``, ``dials_b`` (optional: a head's strengths,
+``jaw=1.2,lips=1,expression=1,head=0.5,eyes=1``). Relative paths are relative to the
+manifest's folder. JSON is a list of objects, or ``{"dialogues": [...]}``."""
 from __future__ import annotations
 
 import csv
@@ -39,7 +40,8 @@ class DialogueSpec:
     head_a: str = ""
     head_b: str = ""
     preset: str = ""          # "" = timar_demo for the demo heads, auto-detected for templates
-    motion_a: str = ""        # a FLAME npz given for head A (copied through), "" = generate
+    motion_a: str = ""        # a FLAME npz or Live Link Face CSV for head A (copied through),
+    #                           "" = generate
     motion_b: str = ""
     dials_a: str = ""         # head A's strengths (rig/dials.py), "" = all 1
     dials_b: str = ""

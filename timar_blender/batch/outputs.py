@@ -35,6 +35,10 @@ class Outputs:
     def contact(self) -> Path:
         return self.folder / f"{self.name}_contact.png"
 
+    def live_link(self, label: str) -> Path:
+        """Head A's or B's Live Link Face CSV take (--live-link-csv)."""
+        return self.folder / f"{self.name}_speaker{'AB'.index(label) + 1}_livelink.csv"
+
     @property
     def report(self) -> Path:
         return self.folder / f"{self.name}_report.json"
@@ -89,7 +93,11 @@ def completion(outputs: Outputs, settings: dict, want_render: bool) -> str | Non
             return f"the {part} settings changed"
     if want_render and done.get("render") != settings.get("render"):
         return "not rendered with these render settings"
-    files = [outputs.blend] + ([outputs.mp4, outputs.contact] if want_render else [])
+    want_live_link = bool(settings.get("live_link_csv"))
+    if want_live_link and not done.get("live_link_csv"):
+        return "no Live Link Face CSV written yet"
+    files = [outputs.blend] + ([outputs.mp4, outputs.contact] if want_render else []) \
+        + ([outputs.live_link("A"), outputs.live_link("B")] if want_live_link else [])
     for f in files:
         if not f.is_file() or f.stat().st_size == 0:
             return f"{f.name} is missing"
@@ -101,7 +109,8 @@ def completion(outputs: Outputs, settings: dict, want_render: bool) -> str | Non
 def clean_partials(folder: Path, name: str) -> None:
     """Remove temporary files an interrupted run of this dialogue left behind."""
     prefixes = tuple(f".{stem}." for stem in (name, f"{name}_contact", f"{name}_report",
-                                              f"{name}_stills"))
+                                              f"{name}_stills", f"{name}_speaker1_livelink",
+                                              f"{name}_speaker2_livelink"))
     for p in folder.glob(".*.partial*"):
         if not p.name.startswith(prefixes):
             continue

@@ -30,6 +30,7 @@ class BatchSettings:
     frames_step: int = 0
     contact_range: tuple[int, int] | None = None
     stall_timeout: float = 300.0
+    live_link_csv: bool = False           # also write each head as a Live Link Face CSV take
 
     def checkpoint_id(self) -> str:
         """The checkpoint's content hash, so a retrained model redoes the batch while a
@@ -46,6 +47,8 @@ class BatchSettings:
                            "steps": self.steps, "temperature": self.temperature}}
         if self.speech_model_dir:   # only official-layout weights read it
             described["generation"]["speech_model"] = self.speech_model_dir
+        if self.live_link_csv:
+            described["live_link_csv"] = True
         if self.render:
             described["render"] = {**asdict(self.render_options),
                                    "samples": self.render_options.samples_used(),
