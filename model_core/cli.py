@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     ".commands.compare",
     ".commands.export",
     ".commands.plot",
+    ".commands.phones",
 )
 
 
