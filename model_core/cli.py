@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     ".commands.export",
     ".commands.plot",
     ".commands.phones",
+    ".commands.utterances",
 )
 
 

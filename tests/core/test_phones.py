@@ -7,12 +7,14 @@ import json
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from model_core.cli import main
 from model_core.constants import SAMPLE_RATE
 from model_core.corpus import phone_offsets
 from model_core.corpus.align import align
 from model_core.corpus.calibrate import boundary_pairs
+from model_core.corpus.utterances import all_voices, espeak_variants
 from model_core.corpus.phones import ARPABET, VOWELS, Phone, check_timeline, fit
 from model_core.corpus.voices import Voice, synthesize, synthesize_with_phones, tool_missing
 from model_core.errors import TimarError
@@ -125,3 +127,22 @@ def test_cli_say_prints_phones(capsys):
     phones = json.loads(capsys.readouterr().out)
     assert [p["label"] for p in phones if p["label"] != "sil"] == ["b", "aa", "b"]
     assert main(["phones", "--say", "Bob", "--voice", "nonsense"]) == 2
+
+
+def test_utterance_corpus_writes_wavs_with_phones_and_holds_voices_out(tmp_path):
+    assert len(espeak_variants()) >= 30 and len(all_voices()) >= 200
+    out = tmp_path / "u"
+    assert main(["utterances", "--out", str(out), "--count", "6", "--held-out-count", "2",
+                 "--seed", "5"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["utterances"]) == 8
+    for entry in manifest["utterances"]:
+        audio, sr = sf.read(str(out / (entry["id"] + ".wav")), dtype="float32")
+        data = json.loads((out / (entry["id"] + ".json")).read_text())
+        timeline = [Phone(p["label"], p["start"], p["end"], p.get("stress")) for p in data["phones"]]
+        check_timeline(timeline, len(audio) / sr)
+        held = entry["id"].startswith("heldout/")
+        ident = entry["identity"]
+        in_held = ident in manifest["held_out"] or ident.split("+")[0] in manifest["held_out"]
+        assert held == in_held
+        assert "mbrola" not in ident and entry["licence"]
