@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     ".commands.compare",
     ".commands.export",
     ".commands.plot",
+    ".commands.phones",
+    ".commands.utterances",
 )
 
 

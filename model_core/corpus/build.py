@@ -23,7 +23,8 @@ import soundfile as sf
 from .. import flame
 from ..constants import SAMPLE_RATE
 from ..errors import TimarError
-from . import fillets, stats as motion_stats
+from . import fillets, phone_offsets, phones, stats as motion_stats
+from .licences import voice_licence
 from .dialogue import LayoutConfig, layout
 from .talkers import TTSTalker
 from .teacher import dialogue_motion, random_style, teacher_parameters
@@ -32,7 +33,7 @@ from .voices import corpus_voices, random_voice, tool_missing
 SPLIT_CODES = {"train": 1, "test": 2, "ood": 3, "sample": 4}
 DURATION_S = (40.0, 90.0)
 MIN_LAST_S = 20.0
-VERSION = 1
+VERSION = 2          # 2: phone timelines and voice licences
 
 
 @dataclass
@@ -145,19 +146,38 @@ def make_dialogue(task: Task) -> dict:
     motions = dialogue_motion(lay.tracks, styles, stats, s_motion)
     folder = os.path.join(task.out, task.split)
     os.makedirs(folder, exist_ok=True)
+    has_phones = []
     for i in range(2):
         base = os.path.join(folder, f"{task.dialogue_id}_speaker{i + 1}")
         sf.write(base + ".wav", lay.tracks[i], SAMPLE_RATE, subtype="PCM_16")
         flame.save_motion_npz(base + ".npz", motions[i])
+        has_phones.append(write_track_phones(base + "_phones.json", lay, i + 1, voices[i]))
     return {
         "id": task.dialogue_id, "split": task.split, "seconds": len(lay.tracks[0]) / SAMPLE_RATE,
-        "frames": int(len(motions[0])), "voices": voices, "overlap": round(lay.overlap, 4),
+        "frames": int(len(motions[0])), "voices": voices,
+        "phones": has_phones, "overlap": round(lay.overlap, 4),
         "turns": sum(s["kind"] == "turn" for s in lay.segments),
         "backchannels": sum(s["kind"] == "backchannel" for s in lay.segments),
         "speech_level_db": [round(x, 2) for x in lay.levels_db],
         "noise_level_db": [round(x, 2) for x in lay.noise_db],
         "styles": [s.as_dict() for s in styles], "build_s": round(time.time() - t0, 2),
     }
+
+
+def write_track_phones(path: str, lay, speaker: int, voice: dict) -> bool:
+    """Write the phone timeline of one speaker's whole track (silence while they listen);
+    False, and nothing written, when the speaker's phones are unknown (recorded voices)."""
+    pieces = [s["phones"] for s in lay.segments if s["speaker"] == speaker and "phones" in s]
+    if not pieces:
+        return False
+    duration = lay.tracks.shape[1] / SAMPLE_RATE
+    timeline = phones.track_timeline(pieces, duration)
+    phones.check_timeline(timeline, duration)
+    with open(path, "w") as f:
+        f.write(phones.to_json(timeline, speaker=speaker, seconds=duration,
+                               voice=f"{voice['engine']}:{voice['name']}",
+                               offset_s=phone_offsets.offset(f"{voice['engine']}:{voice['name']}")))
+    return True
 
 
 def check_tools(cfg: CorpusConfig) -> None:
@@ -235,6 +255,9 @@ def make_manifest(cfg: CorpusConfig, entries: list[dict], elapsed: float) -> dic
         "duration_range_s": DURATION_S, "layout": asdict(LayoutConfig(overlap=cfg.overlap)),
         "motion_stats_sha256": stats_sha, "teacher": teacher_parameters(),
         "voice_list": [f"{e}:{n}" for e, n in corpus_voices(cfg.seed)],
+        "voice_licences": {**{f"{e}:{n}": voice_licence(e, n) for e, n in corpus_voices(cfg.seed)},
+                           **({"recorded:fillets": voice_licence("recorded", "fillets")}
+                              if cfg.splits["ood"] > 0 else {})},
         "tools": {"espeak-ng": _version(["espeak-ng", "--version"]),
                   "flite": _version(["flite", "--version"]),
                   "festival": _version(["festival", "--version"])},
@@ -252,7 +275,9 @@ def readme(manifest: dict) -> str:
         "Everything about how it was made is in `manifest.json`.", "",
         "Layout (DualTalk): `<split>/<id>_speaker{1,2}.wav` (16 kHz mono, each speaker on their",
         "own track) and `<id>_speaker{1,2}.npz` (`exp` (T, 50), `pose` (T, 6) = neck ++ jaw,",
-        "float32, 25 fps).", "",
+        "float32, 25 fps), and for synthesised speakers `<id>_speaker{1,2}_phones.json`: the",
+        "phone timeline of the whole track (ARPAbet, start/end seconds, vowel stress; `sil` while",
+        "silent), from the speech engine, shifted by the voice's calibrated offset.", "",
         "| split | dialogues | hours | voices |", "|---|---|---|---|",
     ]
     for name, info in s.items():

@@ -6,7 +6,8 @@ overlap decision steers the overlapped share of speech towards a target (about 1
 listener now and then answers with a short backchannel 200-600 ms after the speaker's
 utterance ends, or during it. Loudness varies per speaker, per dialogue and per utterance;
 each track gets its own faint coloured background noise, so a speaker's track is
-near-silent while they listen.
+near-silent while they listen. Where a talker knows the phones of what it just said
+(``last_phones``), the segment keeps them, moved to the track's time.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from ..constants import SAMPLE_RATE, SAMPLES_PER_FRAME
+from .phones import shift
 
 
 class Talker(Protocol):
@@ -91,6 +93,7 @@ def layout(talkers: tuple[Talker, Talker], duration_s: float, rng: np.random.Gen
 
     def place(who: int, start: int, clip: np.ndarray, level: float, kind: str) -> int:
         text = getattr(talkers[who], "last_text", None)
+        said = getattr(talkers[who], "last_phones", None)
         start = max(start, 0)
         clip = _at_level(clip, level)[: n - start]
         tracks[who, start:start + len(clip)] += clip
@@ -101,7 +104,8 @@ def layout(talkers: tuple[Talker, Talker], duration_s: float, rng: np.random.Gen
         last_end[who] = max(last_end[who], start + len(clip))
         segments.append({"speaker": who + 1, "kind": kind, "start": round(start / SAMPLE_RATE, 3),
                          "end": round((start + len(clip)) / SAMPLE_RATE, 3),
-                         **({"text": text} if text else {})})
+                         **({"text": text} if text else {}),
+                         **({"phones": shift(said, start / SAMPLE_RATE)} if said else {})})
         return start + len(clip)
 
     def overlap_now() -> float:

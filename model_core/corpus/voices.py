@@ -2,23 +2,21 @@
 
 A :class:`Voice` names an engine, its voice and the speaking style (rate, pitch, and a
 resampling factor that shifts pitch and formants together, giving more distinct speakers
-from few engines). :func:`synthesize` returns 16 kHz mono float32.
+from few engines). :func:`synthesize` returns 16 kHz mono float32;
+:func:`synthesize_with_phones` also the phone timeline (:mod:`.phones`) of that audio.
 """
 from __future__ import annotations
 
-import io
-import os
 import shutil
-import subprocess
-import tempfile
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import soundfile as sf
 
 from ..audio import resample
 from ..constants import SAMPLE_RATE
 from ..errors import TimarError
+from . import engines, phone_offsets, phones
+from .phones import Phone
 
 ESPEAK_LANGS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan",
                 "en-us-nyc")
@@ -27,7 +25,7 @@ ESPEAK_VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "
                    "antonio", "belinda", "benjamin", "edward", "grandma", "iven", "john",
                    "linda", "max", "michel", "paul", "steph", "robert", "quincy")
 FLITE_VOICES = ("awb", "rms", "slt", "kal", "kal16")
-FESTIVAL_VOICES = ("kal_diphone",)
+FESTIVAL_VOICES = ("kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts")
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class Voice:
 
 def tool_missing() -> list[str]:
     """Names of the speech synthesisers not installed on this machine."""
-    need = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "text2wave"}
+    need = {"espeak-ng": "espeak-ng", "flite": "flite", "festival": "festival"}
     return [k for k, exe in need.items() if shutil.which(exe) is None]
 
 
@@ -87,56 +85,55 @@ def random_voice(rng: np.random.Generator, identity: tuple[str, str]) -> Voice:
                  warp=round(float(rng.uniform(0.88, 1.12)), 3))
 
 
-def _run(cmd: list[str], text_in: str | None = None) -> bytes:
-    try:
-        out = subprocess.run(cmd, input=text_in.encode() if text_in is not None else None,
-                             capture_output=True, check=True, timeout=60)
-    except FileNotFoundError:
-        raise TimarError(f"{cmd[0]} is not installed; run .ci/setup") from None
-    except subprocess.CalledProcessError as exc:
-        raise TimarError(f"{cmd[0]} failed: {exc.stderr.decode(errors='replace')[:200]}") from None
-    return out.stdout
+def _engine_phones(voice: Voice, text: str) -> tuple[np.ndarray, list[Phone]]:
+    if voice.engine == "espeak-ng":
+        return engines.espeak(voice.name, text, int(voice.rate), voice.pitch)
+    if voice.engine == "flite":
+        return engines.flite(voice.name, text, voice.rate)
+    if voice.engine == "festival":
+        return engines.festival(voice.name, text, voice.rate)
+    raise TimarError(f"unknown speech engine {voice.engine!r}")
 
 
-def _read_wav(data: bytes | str) -> np.ndarray:
-    src = io.BytesIO(data) if isinstance(data, bytes) else data
-    audio, sr = sf.read(src, dtype="float32", always_2d=True)
-    return resample(audio.mean(axis=1), sr, SAMPLE_RATE)
+def synthesize_with_phones(voice: Voice, text: str, calibrated: bool = True
+                           ) -> tuple[np.ndarray, list[Phone]]:
+    """Speak ``text`` with ``voice``: 16 kHz mono float32 (leading/trailing silence
+    trimmed) and its phone timeline covering exactly that audio. ``calibrated`` shifts the
+    engine's boundaries by the voice's measured onset offset (:mod:`.phone_offsets`)."""
+    audio, timeline = _engine_phones(voice, text)
+    if calibrated:
+        timeline = phones.fit(phones.shift(timeline, phone_offsets.offset(voice.identity)),
+                              len(audio) / SAMPLE_RATE)
+    if voice.warp != 1.0:
+        # Play faster/slower: resample to a rate warp times lower, then treat it as 16 kHz.
+        n_in = len(audio)
+        audio = resample(audio, int(round(SAMPLE_RATE * 100)), int(round(SAMPLE_RATE * 100 / voice.warp)))
+        timeline = phones.fit(phones.scale(timeline, len(audio) / max(n_in, 1)), len(audio) / SAMPLE_RATE)
+    start, stop = silence_bounds(audio)
+    audio = np.ascontiguousarray(audio[start:stop], dtype=np.float32)
+    if len(audio) == 0:
+        raise TimarError(f"{voice.identity} said nothing for {text!r}")
+    timeline = phones.fit(phones.shift(timeline, -start / SAMPLE_RATE), len(audio) / SAMPLE_RATE)
+    return audio, timeline
 
 
 def synthesize(voice: Voice, text: str) -> np.ndarray:
     """Speak ``text`` with ``voice``: 16 kHz mono float32, leading/trailing silence trimmed."""
-    if voice.engine == "espeak-ng":
-        audio = _read_wav(_run(["espeak-ng", "-v", voice.name, "-s", str(int(voice.rate)),
-                                "-p", str(voice.pitch), "--stdout", text]))
-    else:
-        with tempfile.TemporaryDirectory(prefix="timar_tts_") as tmp:
-            wav = os.path.join(tmp, "out.wav")
-            if voice.engine == "flite":
-                _run(["flite", "-voice", voice.name, "--setf", f"duration_stretch={voice.rate}",
-                      "-t", text, "-o", wav])
-            elif voice.engine == "festival":
-                scheme = os.path.join(tmp, "style.scm")
-                with open(scheme, "w") as f:
-                    f.write(f"(voice_{voice.name})\n"
-                            f"(Parameter.set 'Duration_Stretch {voice.rate})\n")
-                _run(["text2wave", "-eval", scheme, "-o", wav], text_in=text)
-            else:
-                raise TimarError(f"unknown speech engine {voice.engine!r}")
-            audio = _read_wav(wav)
-    if voice.warp != 1.0:
-        # Play faster/slower: resample to a rate warp times lower, then treat it as 16 kHz.
-        audio = resample(audio, int(round(SAMPLE_RATE * 100)), int(round(SAMPLE_RATE * 100 / voice.warp)))
-    return trim_silence(audio)
+    return synthesize_with_phones(voice, text, calibrated=False)[0]
+
+
+def silence_bounds(audio: np.ndarray, threshold: float = 0.01, margin: int = 800) -> tuple[int, int]:
+    """[start, stop) of ``audio`` without its leading and trailing samples below
+    ``threshold`` of the peak, keeping a margin; (0, 0) for a silent clip."""
+    if len(audio) == 0:
+        return 0, 0
+    loud = np.flatnonzero(np.abs(audio) > threshold * max(float(np.abs(audio).max()), 1e-6))
+    if len(loud) == 0:
+        return 0, 0
+    return max(int(loud[0]) - margin, 0), min(int(loud[-1]) + margin, len(audio))
 
 
 def trim_silence(audio: np.ndarray, threshold: float = 0.01, margin: int = 800) -> np.ndarray:
     """Cut leading and trailing samples below ``threshold`` of the peak, keeping a margin."""
-    if len(audio) == 0:
-        return audio
-    loud = np.flatnonzero(np.abs(audio) > threshold * max(float(np.abs(audio).max()), 1e-6))
-    if len(loud) == 0:
-        return audio[:0]
-    start = max(int(loud[0]) - margin, 0)
-    stop = min(int(loud[-1]) + margin, len(audio))
+    start, stop = silence_bounds(audio, threshold, margin)
     return np.ascontiguousarray(audio[start:stop], dtype=np.float32)

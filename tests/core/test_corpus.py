@@ -14,6 +14,7 @@ from model_core import flame
 from model_core.cli import main
 from model_core.corpus import fillets
 from model_core.corpus.features import speech_features
+from model_core.corpus.phones import check_timeline, read_json
 from model_core.corpus.voices import tool_missing
 
 TINY = ["--hours", "0.01", "--test-minutes", "0.5", "--ood-minutes", "0.5", "--seed", "3"]
@@ -159,3 +160,34 @@ def test_ood_voices_are_two_distinct_actors():
             medians[who] = float(np.median(f0))
         # The small fish's actor speaks clearly higher than the big fish's.
         assert medians["m"] > 1.3 * medians["v"], (lang, medians)
+
+
+def test_synthesised_speakers_carry_their_phones(corpus):
+    """Every TTS speaker's track has a phone timeline covering it; speech phones sit where
+    the track sounds and silence where it does not; recorded (OOD) speakers have none."""
+    manifest = json.load(open(os.path.join(corpus, "manifest.json")))
+    assert manifest["version"] >= 2
+    for entry in manifest["dialogues"]:
+        base = os.path.join(corpus, entry["split"], entry["id"])
+        for i in (1, 2):
+            path = f"{base}_speaker{i}_phones.json"
+            if entry["split"] == "ood":
+                assert entry["phones"][i - 1] is False and not os.path.exists(path)
+                continue
+            assert entry["phones"][i - 1] is True
+            audio, sr = sf.read(f"{base}_speaker{i}.wav", dtype="float32")
+            timeline = read_json(path)
+            check_timeline(timeline, len(audio) / sr)
+            frames = len(audio) // 640
+            rms = np.sqrt((audio[: frames * 640].reshape(frames, 640) ** 2).mean(axis=1))
+            loud = rms > rms.max() * 10 ** (-30 / 20)
+            speech = np.zeros(frames, dtype=bool)
+            for p in timeline:
+                if p.label != "sil":
+                    speech[int(p.start * 25):int(np.ceil(p.end * 25))] = True
+            assert np.mean(speech == loud) > 0.85, (entry["id"], i)
+    licences = manifest["voice_licences"]
+    assert set(licences) >= set(manifest["voice_list"])
+    assert all("mbrola" not in v["licence"].lower() for v in licences.values())
+    assert licences["espeak-ng:" + next(v.split(":", 1)[1] for v in manifest["voice_list"]
+                                         if v.startswith("espeak-ng"))]["licence"] == "GPL-3.0-or-later"
