@@ -392,8 +392,9 @@ class DialogueGenerator:
             return None
         first, stop = max(0, t - 1), min(s.n_turns, t + 2)
         block = s.feats[:, first:stop].reshape(2, (stop - first) * TURN_FRAMES, -1)
-        block = block.clone()
-        block[:, max(0, s.frames - first * TURN_FRAMES):] = SILENCE_FEATURE
+        block = block.clone()       # past the audio's last (partial) frame: silence
+        heard = math.ceil(s.feats.length / SAMPLES_PER_FRAME)
+        block[:, max(0, heard - first * TURN_FRAMES):] = SILENCE_FEATURE
         at = (t - first) * TURN_FRAMES
         window = pad_context(block[:, at:at + TURN_FRAMES], block[:, :at],
                              block[:, at + TURN_FRAMES:])

@@ -97,6 +97,7 @@ def build_examples(frontend, folder, options: MouthTrainOptions, log=print):
     for wav, phones_file in utterance_files(folder):
         audio = load_audio(str(wav))
         phones = json.loads(phones_file.read_text())
+        phones = phones["phones"] if isinstance(phones, dict) else phones
         for _ in range(options.augmentations):
             examples.append(_example(frontend, audio, phones, rng))
     log(f"{len(examples)} examples, {sum(len(f) for f, _ in examples) / FPS / 60:.1f} min")
@@ -139,7 +140,7 @@ def train_mouth(model, folder, options: MouthTrainOptions, log=print) -> dict:
         torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
         opt.step()
         sched.step()
-        done, last = step + 1, float(value)
+        done, last = step + 1, float(value.detach())
         if step % 200 == 0 or step == options.steps - 1:
             log(f"step {step}  loss {last:.4f}  {time.perf_counter() - start:.0f} s")
         if options.max_minutes and time.perf_counter() - start > options.max_minutes * 60:

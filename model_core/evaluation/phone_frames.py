@@ -66,10 +66,13 @@ def as_phones(phones: Iterable) -> list[PhoneSpan]:
 
 
 def read_phones_json(path: str | os.PathLike) -> list[PhoneSpan]:
-    """A JSON list of [label, start, end] (seconds), or of {"label", "start", "end"} objects."""
+    """A JSON list of [label, start, end] (seconds), or of {"label", "start", "end"} objects,
+    or an object holding such a list under "phones" (the utterance corpus writes that)."""
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
+        if isinstance(data, dict):
+            data = data["phones"]
         rows = [(d["label"], d["start"], d["end"]) if isinstance(d, dict) else tuple(d)
                 for d in data]
         return as_phones(rows)

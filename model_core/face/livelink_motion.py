@@ -18,7 +18,7 @@ import numpy as np
 
 from ..constants import FPS, JAW, MOTION_DIM, NECK
 from ..errors import LiveLinkError
-from .channels import ARKIT, ARKIT_DIM, ARKIT_INDEX, FACE_DIM, JAW_OPEN_FULL_RAD, face_from_flame
+from .channels import ARKIT, ARKIT_DIM, ARKIT_INDEX, FACE_DIM, face_from_flame, jaw_rad_from_open
 from .head_angles import neck_to_yaw_pitch_roll, yaw_pitch_roll_to_neck
 from .livelink import LiveLinkTake, read_livelink_csv
 
@@ -62,7 +62,7 @@ def head_from_take(take: LiveLinkTake) -> tuple[np.ndarray, np.ndarray]:
     n = len(take.times)
     motion = np.zeros((n, MOTION_DIM), dtype=np.float64)
     motion[:, NECK] = yaw_pitch_roll_to_neck(take.head)
-    motion[:, JAW.start] = take.arkit[:, ARKIT_INDEX["jawOpen"]] * JAW_OPEN_FULL_RAD
+    motion[:, JAW.start] = jaw_rad_from_open(take.arkit[:, ARKIT_INDEX["jawOpen"]])
     face = face_from_flame(motion.astype(np.float32))
     face[:, :ARKIT_DIM] = take.arkit
     return motion.astype(np.float32), face.astype(np.float32)

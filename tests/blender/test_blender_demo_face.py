@@ -21,7 +21,7 @@ bpy = pytest.importorskip("bpy")
 
 from mathutils.kdtree import KDTree  # noqa: E402
 
-from model_core.face.channels import ARKIT_NAMES, JAW_OPEN_FULL_RAD  # noqa: E402
+from model_core.face.channels import ARKIT_NAMES, JAW_OPEN_RANGE_RAD  # noqa: E402
 from timar_blender import demo_face, demo_head, scene_setup  # noqa: E402
 from timar_blender.batch.dialogue import _preset  # noqa: E402
 from timar_blender.batch.manifest import DialogueSpec  # noqa: E402
@@ -105,7 +105,7 @@ def test_every_key_is_an_arkit_name_and_the_flame_keys_stay(head):
     assert names[1 + len(demo_head.SHAPE_KEYS):] == list(demo_face.ARKIT_KEYS)
     assert set(demo_face.ARKIT_KEYS) <= set(ARKIT_NAMES)
     assert all(v == 0.0 for v in head.values[1:])      # at rest
-    assert demo_face.JAW_OPEN_RAD == pytest.approx(JAW_OPEN_FULL_RAD)
+    assert demo_face.JAW_OPEN_RAD == pytest.approx(JAW_OPEN_RANGE_RAD)
 
 
 @pytest.mark.parametrize("key", demo_face.ARKIT_KEYS)

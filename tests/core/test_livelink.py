@@ -9,7 +9,7 @@ import pytest
 from model_core.constants import JAW, NECK
 from model_core.errors import LiveLinkError, MotionFileError, TimarError
 from model_core.face.channels import (ARKIT_DIM, ARKIT_INDEX, ARKIT_NAMES, FACE_DIM,
-                                      JAW_OPEN_FULL_RAD, face_from_flame)
+                                      face_from_flame, jaw_rad_from_open)
 from model_core.face.head_angles import (axis_angle_to_matrix, neck_to_yaw_pitch_roll,
                                          yaw_pitch_roll_to_neck)
 from model_core.face.livelink import (CSV_ARKIT_COLUMNS, HEADER, LiveLinkTake, format_timecode,
@@ -90,7 +90,7 @@ def test_write_read_round_trip(tmp_path):
     assert np.abs(motion_back[:, NECK] - motion[:, NECK]).max() < 1e-5
     assert np.abs(face_back[:, :ARKIT_DIM] - face[:, :ARKIT_DIM]).max() < F32_PRECISION
     assert np.allclose(motion_back[:, JAW.start],
-                       face_back[:, ARKIT_INDEX["jawOpen"]] * JAW_OPEN_FULL_RAD, atol=1e-6)
+                       jaw_rad_from_open(face_back[:, ARKIT_INDEX["jawOpen"]]), atol=1e-6)
     assert np.abs(motion_back[:, :50]).max() == 0.0
 
 
@@ -221,7 +221,7 @@ def test_missing_and_binary_files(tmp_path):
 def test_a_take_is_a_heads_given_motion_like_a_flame_npz(tmp_path):
     motion, face = random_head(50, seed=4)
     motion[:, :50] = 0
-    motion[:, JAW.start] = face[:, ARKIT_INDEX["jawOpen"]] * JAW_OPEN_FULL_RAD
+    motion[:, JAW.start] = jaw_rad_from_open(face[:, ARKIT_INDEX["jawOpen"]])
     motion[:, JAW.start + 1:JAW.stop] = 0
     write_livelink_csv(tmp_path / "head.csv", take_from_head(motion, face))
     write_motion_npz(tmp_path / "head.npz", motion)
