@@ -66,16 +66,19 @@ def head_track(motion: np.ndarray, face: np.ndarray | None) -> HeadTrack:
 
 
 def generate_heads(generator: DialogueGenerator, audio: np.ndarray) -> tuple[HeadTrack, HeadTrack]:
-    """Speaker A says ``audio`` (16 kHz), speaker B is silent; both heads generated."""
+    """Speaker A says ``audio`` (16 kHz), speaker B is silent; both heads generated. The
+    face frames count only where the model has a mouth head (else they are
+    ``face_from_flame``'s, and the FLAME jaw rule judges the lips)."""
     parts: dict[str, list] = {"ma": [], "mb": [], "fa": [], "fb": []}
     for turn in generator.stream(audio, np.zeros_like(audio), allow_silent=True):
         parts["ma"].append(turn.motion_a)
         parts["mb"].append(turn.motion_b)
-        parts["fa"].append(getattr(turn, "face_a", None))
-        parts["fb"].append(getattr(turn, "face_b", None))
+        parts["fa"].append(turn.face_a)
+        parts["fb"].append(turn.face_b)
+    has_mouth = getattr(generator.model, "mouth", None) is not None
 
     def face(key):
-        return None if any(f is None for f in parts[key]) else np.concatenate(parts[key])
+        return np.concatenate(parts[key]) if has_mouth else None
 
     return (head_track(np.concatenate(parts["ma"]), face("fa")),
             head_track(np.concatenate(parts["mb"]), face("fb")))

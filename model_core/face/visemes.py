@@ -16,7 +16,7 @@ import numpy as np
 from .channels import ARKIT_DIM, ARKIT_INDEX, VISEME_INDEX, VISEME_NAMES
 
 PHONE_TO_VISEME = {
-    "sil": "sil", "pau": "sil", "sp": "sil",
+    "sil": "sil",
     "p": "PP", "b": "PP", "m": "PP",
     "f": "FF", "v": "FF",
     "th": "TH", "dh": "TH",
