@@ -62,6 +62,7 @@ class Job:
         elif isinstance(msg, TakeDone):
             self.warnings += [w for w in msg.warnings if w not in self.warnings]
         elif isinstance(msg, Finished):
+            self.check_heads()          # never "done" on a head that is gone
             self.state = "done"
         elif isinstance(msg, Cancelled):
             self.state = "cancelled"
@@ -84,8 +85,20 @@ class Job:
         else:
             self.fail(f"writing the keys failed: {exc!r}", traceback.format_exc())
 
+    def check_heads(self) -> None:
+        """Raise GenerationError when a head of this job was deleted (or renamed) while it
+        was generated: the run stops with a message instead of writing on and reporting done."""
+        names = [t.head_name for t in self.heads]
+        names += [n for w in self.writers.values() for n in (w.mesh_name, w.arm_name) if n]
+        for name in dict.fromkeys(names):      # the head, and the mesh/armature keyed for it
+            if bpy.data.objects.get(name) is None:
+                raise GenerationError(f"the head '{name}' was removed (or renamed) "
+                                      "while it was generated; the run stopped: add the head "
+                                      "back (or undo) and generate again")
+
     def _write_turn(self, take: int, turn) -> None:
         scene = bpy.data.scenes[self.scene_name]
+        self.check_heads()
         for target in self.heads:    # checked before any action is made for it
             motion = turn.motion_a if target.label == "A" else turn.motion_b
             if not np.isfinite(motion).all():
@@ -97,11 +110,7 @@ class Job:
             key = (take, target.label)
             writer = self.writers.get(key)
             if writer is None:
-                head = bpy.data.objects.get(target.head_name)
-                if head is None:
-                    raise GenerationError(f"the head '{target.head_name}' was removed "
-                                          "while it was generated")
-                rig = resolve_head(head, target.preset)
+                rig = resolve_head(bpy.data.objects[target.head_name], target.preset)
                 settings = TakeSettings(**{**self.settings.__dict__,
                                            "seed": self.settings.seed + 101 * take
                                            + (0 if target.label == "A" else 53)})

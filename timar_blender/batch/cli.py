@@ -22,8 +22,8 @@ from ..errors import ManifestError
 from .contact import parse_contact_range
 from .dialogue import process
 from .lock import DialogueLock
-from .manifest import (check_unique, load_manifest, make_dialogue, parse_shard,
-                       sample_dialogue, select_shard)
+from .manifest import (FILE_COLUMNS, check_unique, load_manifest, make_dialogue,
+                       parse_shard, sample_dialogue, select_shard)
 from .outputs import Outputs, completion, write_json
 from .progress import BatchProgress
 from .render import ENGINES, RenderOptions, parse_resolution
@@ -118,6 +118,24 @@ def collect(args) -> list:
     return dialogues
 
 
+def check_files_apart(dialogues, settings: BatchSettings, manifest: str | None) -> None:
+    """Before any work: no file the batch writes (each dialogue's .blend, movie, contact
+    sheet, report and lock, the summary) is any file it reads (any dialogue's audio,
+    template, motion npz or mapping .json, the checkpoint, the manifest); by resolved path
+    and by file identity (model_core/paths.py). Raises PathClashError naming both."""
+    inputs = [("the manifest", manifest), ("--checkpoint", settings.checkpoint)]
+    for d in dialogues:
+        inputs += [(f"dialogue '{d.name}'s {key}", getattr(d, key)) for key in FILE_COLUMNS]
+        if d.preset.lower().endswith(".json"):
+            inputs.append((f"dialogue '{d.name}'s preset", d.preset))
+    outputs = {}
+    for d in dialogues:
+        outputs.update({f"{label} ('{d.name}')": path
+                        for label, path in Outputs(settings.out, d.name).files().items()})
+    outputs["the batch summary"] = settings.out / "batch_summary.json"
+    core.paths.check_apart(inputs, outputs, fix="choose another --out folder or dialogue name")
+
+
 def settings_from(args) -> BatchSettings:
     w, h = parse_resolution(args.resolution)
     if args.samples < 0 or args.frames_step < 0:
@@ -168,34 +186,50 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.end("skipped", 0.0, "outputs complete")
             summary.append({"index": index, "name": dialogue.name, "status": "skipped"})
             continue
-        with DialogueLock(settings.out, dialogue.name) as lock:
-            if lock.acquired and not args.force:   # another batch may have just finished it
-                reason = completion(Outputs(settings.out, dialogue.name),
-                                    settings.describe(dialogue), settings.render)
-            if not lock.acquired or reason is None:
-                why = f"being made by {lock.holder()}" if not lock.acquired else "outputs complete"
-                progress.end("skipped", 0.0, why)
-                summary.append({"index": index, "name": dialogue.name, "status": "skipped",
-                                "reason": why})
-                continue
-            if not model_ready:
-                try:
-                    load_model(settings)
-                except core.TimarError as exc:      # the add-on's UserError included
-                    return _error(str(exc))
-                model_ready = True
-            progress.step(f"to do: {reason}", force=True)
-            start = time.monotonic()
-            report = process(dialogue, settings, progress.step)
-        progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
-        summary.append({"index": index, "name": dialogue.name, "status": report["status"],
-                        "error": report.get("error"), "seconds": report.get("seconds")})
+        try:
+            ready = _run_locked(args, index, dialogue, settings, progress, summary, reason,
+                                model_ready)
+        except core.TimarError as exc:      # a link or other non-file where the lock goes
+            progress.end("failed", 0.0, str(exc))
+            summary.append({"index": index, "name": dialogue.name, "status": "failed",
+                            "error": str(exc)})
+            continue
+        if ready is not True and ready is not False:   # the model cannot load: exit status
+            return ready
+        model_ready = ready
     name = f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
     write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
                                      "failed": progress.failed, "skipped": progress.skipped,
                                      "dialogues": summary})
     progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
     return 1 if progress.failed else 0
+
+
+def _run_locked(args, index, dialogue, settings, progress, summary, reason, model_ready):
+    """One dialogue under its lock; returns whether the model is loaded now, or an exit
+    status when it cannot load. Raises TimarError when the lock's name is unsafe."""
+    with DialogueLock(settings.out, dialogue.name) as lock:
+        if lock.acquired and not args.force:   # another batch may have just finished it
+            reason = completion(Outputs(settings.out, dialogue.name),
+                                settings.describe(dialogue), settings.render)
+        if not lock.acquired or reason is None:
+            why = f"being made by {lock.holder()}" if not lock.acquired else "outputs complete"
+            progress.end("skipped", 0.0, why)
+            summary.append({"index": index, "name": dialogue.name, "status": "skipped",
+                            "reason": why})
+            return model_ready
+        if not model_ready:
+            try:
+                load_model(settings)
+            except core.TimarError as exc:      # the add-on's UserError included
+                return _error(str(exc))
+        progress.step(f"to do: {reason}", force=True)
+        start = time.monotonic()
+        report = process(dialogue, settings, progress.step)
+    progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
+    summary.append({"index": index, "name": dialogue.name, "status": report["status"],
+                    "error": report.get("error"), "seconds": report.get("seconds")})
+    return True
 
 
 def _on_terminate(signum, _frame):
@@ -209,6 +243,7 @@ def main(argv=None) -> int:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
+        check_files_apart(dialogues, settings, args.manifest)
     except (ValueError, core.TimarError) as exc:    # ManifestError is both
         return _error(str(exc))
     on_main = threading.current_thread() is threading.main_thread()
