@@ -179,6 +179,7 @@ def test_partials_are_cleaned_for_that_dialogue_only(tmp_path):
     stills = out.temp("stills")
     stills.mkdir()
     (stills / "still_00001.png").write_text("x")
+    assert [p.suffix for p in ours] == [".blend", ".png", ".json"]   # formats go by extension
     batch_outputs.clean_partials(tmp_path, "talk")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in theirs)
 

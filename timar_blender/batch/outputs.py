@@ -71,7 +71,7 @@ class Outputs:
         """A unique hidden name of this dialogue's (extension kept: Blender and FFmpeg
         choose formats from it), not created (Blender would back it up as .blend1);
         renamed over the final name when the whole set is made."""
-        ext = Path(SUFFIXES[role]).suffix if role in SUFFIXES else ""
+        ext = "." + SUFFIXES[role].rsplit(".", 1)[1] if role in SUFFIXES else ""
         return self.folder / f".{self.name}.{role}.{uuid.uuid4().hex[:12]}.partial{ext}"
 
 
