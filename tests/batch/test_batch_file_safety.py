@@ -250,3 +250,22 @@ def test_a_failed_rerun_leaves_the_earlier_set_whole(tmp_path, pair, tiny_checkp
     seen = subprocess.run([sys.executable, "-c", inspect, str(out / "n.blend")],
                           capture_output=True, text=True, timeout=300)
     assert seen.stdout.strip().splitlines()[-1] == third["take"]["id"], seen.stderr
+
+
+def test_a_run_killed_while_publishing_is_redone(tmp_path):
+    """The report says "publishing" from before the first rename to the final report: a
+    batch killed in between leaves a dialogue that the next run redoes, never skips."""
+    from timar_blender.batch import outputs as batch_outputs
+    from timar_blender.batch.manifest import DialogueSpec
+    from timar_blender.batch.settings import BatchSettings
+    d = DialogueSpec("talk", str(tmp_path / "a.wav"), str(tmp_path / "b.wav"))
+    s = BatchSettings(out=tmp_path, checkpoint=str(tmp_path / "ck.pt"))
+    out = Outputs(tmp_path, "talk")
+    out.blend.write_bytes(b"BLENDER")
+    batch_outputs.write_json(out.report, {"status": "publishing", "settings": s.describe(d)},
+                             out.temp("report"))
+    assert batch_outputs.completion(out, s.describe(d), False) == \
+        "the last run stopped while it replaced the files"
+    batch_outputs.write_json(out.report, {"status": "ok", "settings": s.describe(d)})
+    assert batch_outputs.completion(out, s.describe(d), False) is None
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["talk.blend", "talk_report.json"]

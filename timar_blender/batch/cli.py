@@ -118,7 +118,12 @@ def collect(args) -> list:
     return dialogues
 
 
-def check_files_apart(dialogues, settings: BatchSettings, manifest: str | None) -> None:
+def summary_name(args, shard: tuple[int, int]) -> str:
+    return f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
+
+
+def check_files_apart(dialogues, settings: BatchSettings, manifest: str | None,
+                      summary: str = "batch_summary.json") -> None:
     """Before any work: no file the batch writes (each dialogue's .blend, movie, contact
     sheet, report and lock, the summary) is any file it reads (any dialogue's audio,
     template, motion npz or mapping .json, the checkpoint, the manifest); by resolved path
@@ -132,7 +137,7 @@ def check_files_apart(dialogues, settings: BatchSettings, manifest: str | None) 
     for d in dialogues:
         outputs.update({f"{label} ('{d.name}')": path
                         for label, path in Outputs(settings.out, d.name).files().items()})
-    outputs["the batch summary"] = settings.out / "batch_summary.json"
+    outputs["the batch summary"] = settings.out / summary
     core.paths.check_apart(inputs, outputs, fix="choose another --out folder or dialogue name")
 
 
@@ -197,7 +202,7 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
         if ready is not True and ready is not False:   # the model cannot load: exit status
             return ready
         model_ready = ready
-    name = f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
+    name = summary_name(args, shard)
     write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
                                      "failed": progress.failed, "skipped": progress.skipped,
                                      "dialogues": summary})
@@ -243,7 +248,7 @@ def main(argv=None) -> int:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
-        check_files_apart(dialogues, settings, args.manifest)
+        check_files_apart(dialogues, settings, args.manifest, summary_name(args, shard))
     except (ValueError, core.TimarError) as exc:    # ManifestError is both
         return _error(str(exc))
     on_main = threading.current_thread() is threading.main_thread()

@@ -224,6 +224,21 @@ def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report:
         _render(out, blend, scene, settings, report, step, temps)
 
 
+def _publish_lone_blend(out: Outputs, temps: dict, report: dict, earlier: dict | None) -> None:
+    """After a failed render with no earlier set on disk, the saved .blend is still worth
+    having (open it, render with another engine): it is published alone, the report says
+    "failed" (so the next run redoes it). With an earlier set on disk nothing is published:
+    that set stays whole."""
+    tmp = temps.get("blend")
+    if tmp is None or not tmp.is_file() or report["files"]:
+        return
+    try:
+        publish_set(out, {"blend": tmp}, report, earlier)
+        del temps["blend"]
+    except (core.TimarError, OSError):
+        pass
+
+
 def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
     """Make one dialogue's outputs and write its report; never raises for a user error
     (the report says "failed" and why). ``step(text, force=False)`` shows progress.
@@ -250,6 +265,7 @@ def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
         report["status"] = "ok"
     except (core.TimarError, OSError) as exc:   # a user error; or the disk (full, no access)
         report["error"] = str(exc)
+        _publish_lone_blend(out, temps, report, earlier)
     except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in the report
         report["error"] = f"unexpected error: {exc!r}"
         report["traceback"] = traceback.format_exc()
@@ -258,8 +274,9 @@ def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
         jobs.shutdown()
         for tmp in temps.values():          # what was not published: the earlier set stays
             tmp.unlink(missing_ok=True)
-    if report["status"] != "ok":
-        report["outputs"] = {}              # nothing of this take was published
+    if report["status"] != "ok":            # only what this take published
+        report["outputs"] = {r: f["name"] for r, f in report["files"].items()
+                             if f.get("take") == report["take"]["id"]}
     report["seconds"] = round(time.monotonic() - started, 2)
     report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
