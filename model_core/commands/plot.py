@@ -42,6 +42,10 @@ def run(args) -> int:
     from ..flame import load_motion_npz
     from ..paths import check_apart, check_replaceable
 
+    pairs = parse_motion_args(args.motion)
+    check_apart([(f"the motion {label}", path) for label, path in pairs], {"--out": args.out},
+                fix="give another --out")
+    check_replaceable(args.out)
     try:
         import matplotlib
     except ImportError as exc:
@@ -49,10 +53,6 @@ def run(args) -> int:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    pairs = parse_motion_args(args.motion)
-    check_apart([(f"the motion {label}", path) for label, path in pairs], {"--out": args.out},
-                fix="give another --out")
-    check_replaceable(args.out)
     first = int(round(args.start * FPS))
     count = int(round(args.seconds * FPS))
     if first < 0 or count < 2:

@@ -213,6 +213,7 @@ def test_export_and_plot_refuse_a_non_file_output(capsys, tiny_checkpoint, tmp_p
 
 
 def test_plot_into_a_missing_folder_is_made(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
     npz = tmp_path / "m.npz"
     write_motion_npz(npz, motion())
     out = tmp_path / "missing" / "dir" / "x.png"
