@@ -11,6 +11,7 @@ start (bad options, manifest or model)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -191,50 +192,41 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.end("skipped", 0.0, "outputs complete")
             summary.append({"index": index, "name": dialogue.name, "status": "skipped"})
             continue
-        try:
-            ready = _run_locked(args, index, dialogue, settings, progress, summary, reason,
-                                model_ready)
-        except core.TimarError as exc:      # a link or other non-file where the lock goes
-            progress.end("failed", 0.0, str(exc))
-            summary.append({"index": index, "name": dialogue.name, "status": "failed",
-                            "error": str(exc)})
-            continue
-        if ready is not True and ready is not False:   # the model cannot load: exit status
-            return ready
-        model_ready = ready
+        with contextlib.ExitStack() as stack:
+            try:
+                lock = stack.enter_context(DialogueLock(settings.out, dialogue.name))
+            except core.TimarError as exc:   # a link or other non-file where the lock goes
+                progress.end("failed", 0.0, str(exc))
+                summary.append({"index": index, "name": dialogue.name, "status": "failed",
+                                "error": str(exc)})
+                continue
+            if lock.acquired and not args.force:   # another batch may have just finished it
+                reason = completion(Outputs(settings.out, dialogue.name),
+                                    settings.describe(dialogue), settings.render)
+            if not lock.acquired or reason is None:
+                why = f"being made by {lock.holder()}" if not lock.acquired else "outputs complete"
+                progress.end("skipped", 0.0, why)
+                summary.append({"index": index, "name": dialogue.name, "status": "skipped",
+                                "reason": why})
+                continue
+            if not model_ready:
+                try:
+                    load_model(settings)
+                except core.TimarError as exc:      # the add-on's UserError included
+                    return _error(str(exc))
+                model_ready = True
+            progress.step(f"to do: {reason}", force=True)
+            start = time.monotonic()
+            report = process(dialogue, settings, progress.step)
+        progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
+        summary.append({"index": index, "name": dialogue.name, "status": report["status"],
+                        "error": report.get("error"), "seconds": report.get("seconds")})
     name = summary_name(args, shard)
     write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
                                      "failed": progress.failed, "skipped": progress.skipped,
                                      "dialogues": summary})
     progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
     return 1 if progress.failed else 0
-
-
-def _run_locked(args, index, dialogue, settings, progress, summary, reason, model_ready):
-    """One dialogue under its lock; returns whether the model is loaded now, or an exit
-    status when it cannot load. Raises TimarError when the lock's name is unsafe."""
-    with DialogueLock(settings.out, dialogue.name) as lock:
-        if lock.acquired and not args.force:   # another batch may have just finished it
-            reason = completion(Outputs(settings.out, dialogue.name),
-                                settings.describe(dialogue), settings.render)
-        if not lock.acquired or reason is None:
-            why = f"being made by {lock.holder()}" if not lock.acquired else "outputs complete"
-            progress.end("skipped", 0.0, why)
-            summary.append({"index": index, "name": dialogue.name, "status": "skipped",
-                            "reason": why})
-            return model_ready
-        if not model_ready:
-            try:
-                load_model(settings)
-            except core.TimarError as exc:      # the add-on's UserError included
-                return _error(str(exc))
-        progress.step(f"to do: {reason}", force=True)
-        start = time.monotonic()
-        report = process(dialogue, settings, progress.step)
-    progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
-    summary.append({"index": index, "name": dialogue.name, "status": report["status"],
-                    "error": report.get("error"), "seconds": report.get("seconds")})
-    return True
 
 
 def _on_terminate(signum, _frame):
