@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import zipfile
 from pathlib import Path
 
 from .errors import TimarError
@@ -45,3 +46,29 @@ def check_output_folder(path: str | os.PathLike) -> Path:
         raise OutputError(f"cannot write to the output folder {folder} ({exc.strerror}); "
                           "choose a folder you can write to") from None
     return folder
+
+
+# What write_motion_npz puts in a result; anything else at an output name is not ours.
+RESULT_MEMBERS = frozenset({"exp.npy", "pose.npy"})
+
+
+def check_results_replaceable(paths) -> None:
+    """Refuse to replace an existing file at a result's name unless it is an earlier
+    result (an npz holding exactly ``exp`` and ``pose``): a DualTalk folder's ground-truth
+    ``ID_speaker2.npz`` (with shape, tex, cam, light) is never overwritten. Only the zip's
+    directory is read."""
+    for path in paths:
+        path = Path(path)
+        if not path.is_file():
+            continue     # absent; a link or folder there is paths.check_replaceable's case
+        try:
+            with zipfile.ZipFile(path) as zf:
+                members = set(zf.namelist()[:64])
+        except (OSError, zipfile.BadZipFile, ValueError):
+            members = None
+        if members != RESULT_MEMBERS:
+            held = ("is not an npz file" if members is None else
+                    f"holds {', '.join(sorted(m.removesuffix('.npy') for m in members)) or 'nothing'}")
+            raise OutputError(f"{path} already exists and is not a TIMAR result (it {held}); "
+                              "TIMAR never replaces a file it did not write: choose another "
+                              "--out-dir or --name, or move the file")

@@ -14,13 +14,13 @@ from pathlib import Path
 PACKAGED = (Path(__file__).resolve().parent / "model_core").is_dir()
 
 if PACKAGED:
-    from .model_core import (assets, audio, audio_stream, constants, errors, flame, limits,
-                             motion_files, outputs, speech_model)
+    from .model_core import (assets, audio, audio_stream, constants, errors, fileio, flame,
+                             limits, motion_files, outputs, paths, speech_model)
     from .model_core.face import channels as face_channels, livelink, livelink_motion
 else:
-    from model_core import (assets, audio, audio_stream, constants, errors, flame,  # noqa: F401
-                            limits, motion_files, outputs, speech_model)
-    from model_core.face import channels as face_channels, livelink, livelink_motion
+    from model_core import (assets, audio, audio_stream, constants, errors,  # noqa: F401
+                            fileio, flame, limits, motion_files, outputs, paths, speech_model)
+    from model_core.face import channels as face_channels, livelink, livelink_motion  # noqa: F401
 
 TimarError = errors.TimarError
 

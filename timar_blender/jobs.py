@@ -65,6 +65,7 @@ class Job:
         elif isinstance(msg, TakeDone):
             self.warnings += [w for w in msg.warnings if w not in self.warnings]
         elif isinstance(msg, Finished):
+            self.check_heads()          # never "done" on a head that is gone
             self.state = "done"
         elif isinstance(msg, Cancelled):
             self.state = "cancelled"
@@ -87,8 +88,21 @@ class Job:
         else:
             self.fail(f"writing the keys failed: {exc!r}", traceback.format_exc())
 
+    def check_heads(self) -> None:
+        """Raise GenerationError when a head of this job was deleted (or renamed) while it
+        was generated: the run stops with a message instead of writing on and reporting done."""
+        heads = [t.head_name for t in self.heads]      # an object, or a collection (batch)
+        keyed = [n for w in self.writers.values() for n in (w.mesh_name, w.arm_name) if n]
+        gone = [n for n in dict.fromkeys(heads) if _find_head(n) is None] + \
+            [n for n in dict.fromkeys(keyed) if bpy.data.objects.get(n) is None]
+        for name in gone[:1]:      # the head, or the mesh/armature keyed for it
+                raise GenerationError(f"the head '{name}' was removed (or renamed) "
+                                      "while it was generated; the run stopped: add the head "
+                                      "back (or undo) and generate again")
+
     def _write_turn(self, take: int, turn) -> None:
         scene = bpy.data.scenes[self.scene_name]
+        self.check_heads()
         for target in self.heads:    # checked before any action is made for it
             motion = turn.motion_a if target.label == "A" else turn.motion_b
             if not np.isfinite(motion).all():
@@ -99,8 +113,8 @@ class Job:
             self._start_take(scene, take)
         for target in self.heads:
             motion = turn.motion_a if target.label == "A" else turn.motion_b
-            # face frames of a model with a mouth head (issue 17); None: what FLAME implies
-            face = getattr(turn, "face_a" if target.label == "A" else "face_b", None)
+            # the face frames: the mouth head's, or what the FLAME motion implies
+            face = turn.face_a if target.label == "A" else turn.face_b
             self.writers[(take, target.label)].append(motion, face)
         p = self.progress
         p.turns_total = int(turn.total_turns) * self.request.takes

@@ -44,6 +44,10 @@ def build_job(scene, target: str = 'BOTH') -> jobs.Job:
     s = scene.timar
     sp = {"A": s.speaker_a, "B": s.speaker_b}
     heads, given = [], {"A": None, "B": None}
+    if sp["A"].head is not None and sp["A"].head == sp["B"].head:
+        raise GenerationError(f"speakers A and B both use the head '{sp['A'].head.name}': "
+                              "choose a different head object for each (one head cannot play "
+                              "both sides; the second take would replace the first)")
     for label in "AB":
         generated = target in ('BOTH', label)
         if generated and sp[label].head is None:

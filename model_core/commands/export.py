@@ -16,7 +16,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..checkpoint import load_model, save_checkpoint
+    from ..paths import check_apart, check_replaceable
 
+    check_apart({"the checkpoint": args.checkpoint}, {"the output": args.out},
+                fix="give another output file")
+    check_replaceable(args.out)     # a folder or a link there is refused before loading
     model = load_model(args.checkpoint, "cpu", args.speech_model)
     meta = dict(getattr(model, "meta", {}), exported_from=os.path.basename(args.checkpoint),
                 half=bool(args.half))

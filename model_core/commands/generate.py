@@ -6,8 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..assets import bundled_checkpoint
 from ..limits import check_generation_options
-from ..outputs import check_output_folder, safe_name
+from ..outputs import check_output_folder, check_results_replaceable, safe_name
+from ..paths import check_all_replaceable, check_apart
 from .common import add_model_options, add_sampling_options, load_model_from_args, progress
 
 
@@ -38,6 +40,18 @@ def default_name(audio_a: str) -> str:
     return safe_name(re.sub(r"[_-](speaker ?1|spk1|a)$", "", stem, flags=re.IGNORECASE) or stem)
 
 
+def output_paths(out_dir, name: str) -> tuple[Path, Path]:
+    folder = Path(out_dir).expanduser()
+    return folder / f"{name}_speaker1.npz", folder / f"{name}_speaker2.npz"
+
+
+def input_paths(args) -> dict:
+    """Every file the run reads, by the option that names it (compared with the outputs)."""
+    return {"--audio-a": args.audio_a, "--audio-b": args.audio_b,
+            "--motion-a": args.motion_a, "--motion-b": args.motion_b,
+            "--checkpoint": args.checkpoint or bundled_checkpoint()}
+
+
 def run(args) -> int:
     from ..errors import TimarError
     from ..face.livelink import write_livelink_csv
@@ -48,8 +62,13 @@ def run(args) -> int:
 
     # Everything that can be checked is checked before the model runs.
     check_generation_options(seed=args.seed, temperature=args.temperature, steps=args.steps)
-    out_dir = check_output_folder(args.out_dir)
     name = safe_name(args.name) if args.name else default_name(args.audio_a)
+    out_a, out_b = output_paths(args.out_dir, name)
+    check_apart(input_paths(args), {"the output": out_a, "the second output": out_b},
+                fix="choose another --out-dir or --name")
+    out_dir = check_output_folder(args.out_dir)
+    check_all_replaceable((out_a, out_b))
+    check_results_replaceable((out_a, out_b))
     if args.name and name != args.name:
         progress(f"warning: output name {args.name!r} became {name!r} (a name cannot hold "
                  "folders or special characters; use --out-dir for the folder)", final=True)
@@ -76,8 +95,6 @@ def run(args) -> int:
         last = turn
         progress(f"turn {turn.index + 1}/{turn.total_turns}  {turn.audio_seconds_done:.0f} s of audio"
                  f"  real-time factor {turn.realtime_factor:.3f}")
-    out_a = out_dir / f"{name}_speaker1.npz"
-    out_b = out_dir / f"{name}_speaker2.npz"
     motion_a, motion_b = np.concatenate(parts_a), np.concatenate(parts_b)
     face_a, face_b = np.concatenate(faces_a), np.concatenate(faces_b)
     writes = {out_a: lambda tmp: write_motion_npz(tmp, motion_a, face_a),

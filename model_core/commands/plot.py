@@ -38,8 +38,14 @@ def parse_motion_args(items: list[str]) -> list[tuple[str, str]]:
 
 
 def run(args) -> int:
+    from ..fileio import atomic_write
     from ..flame import load_motion_npz
+    from ..paths import check_apart, check_replaceable
 
+    pairs = parse_motion_args(args.motion)
+    check_apart([(f"the motion {label}", path) for label, path in pairs], {"--out": args.out},
+                fix="give another --out")
+    check_replaceable(args.out)
     try:
         import matplotlib
     except ImportError as exc:
@@ -52,7 +58,7 @@ def run(args) -> int:
     if first < 0 or count < 2:
         raise TimarError("--start must be >= 0 and --seconds long enough for two frames")
     fig, axes = plt.subplots(len(PANELS), 1, figsize=(11, 7), sharex=True)
-    for label, path in parse_motion_args(args.motion):
+    for label, path in pairs:
         motion = load_motion_npz(path)[first:first + count]
         if len(motion) < 2:
             raise TimarError(f"{path} has no frames between {args.start} s and "
@@ -69,7 +75,8 @@ def run(args) -> int:
     if args.title:
         fig.suptitle(args.title)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=90)
+    # a temporary name, then renamed: never written through a link or over an input
+    atomic_write(args.out, lambda tmp: fig.savefig(tmp, dpi=90, format="png"), suffix=".png")
     plt.close(fig)
     print(f"wrote {args.out}")
     return 0

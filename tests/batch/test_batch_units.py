@@ -170,12 +170,18 @@ def test_checkpoint_is_known_by_its_content(tmp_path):
 
 
 def test_partials_are_cleaned_for_that_dialogue_only(tmp_path):
-    for n in (".talk.abc.partial.blend", ".talk_contact.x.partial.png", ".talker.y.partial.blend"):
-        (tmp_path / n).write_text("x")
-    (tmp_path / ".talk_stills.z.partial").mkdir()
-    (tmp_path / ".talk_stills.z.partial" / "still_00001.png").write_text("x")
+    out = batch_outputs.Outputs(tmp_path, "talk")
+    ours = [out.temp("blend"), out.temp("contact"), out.temp("report")]
+    theirs = [batch_outputs.Outputs(tmp_path, n).temp(r)
+              for n in ("talker", "talk.y", "talk_contact") for r in ("blend", "contact")]
+    for p in ours + theirs:
+        p.write_text("x")
+    stills = out.temp("stills")
+    stills.mkdir()
+    (stills / "still_00001.png").write_text("x")
+    assert [p.suffix for p in ours] == [".blend", ".png", ".json"]   # formats go by extension
     batch_outputs.clean_partials(tmp_path, "talk")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".talker.y.partial.blend"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in theirs)
 
 
 def test_publish_refuses_an_empty_file(tmp_path):

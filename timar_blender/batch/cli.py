@@ -11,6 +11,7 @@ start (bad options, manifest or model)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -22,8 +23,8 @@ from ..errors import ManifestError
 from .contact import parse_contact_range
 from .dialogue import process
 from .lock import DialogueLock
-from .manifest import (check_unique, load_manifest, make_dialogue, parse_shard,
-                       sample_dialogue, select_shard)
+from .manifest import (FILE_COLUMNS, check_unique, load_manifest, make_dialogue,
+                       parse_shard, sample_dialogue, select_shard)
 from .outputs import Outputs, completion, write_json
 from .progress import BatchProgress
 from .render import ENGINES, RenderOptions, parse_resolution
@@ -128,6 +129,29 @@ def collect(args) -> list:
     return dialogues
 
 
+def summary_name(args, shard: tuple[int, int]) -> str:
+    return f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
+
+
+def check_files_apart(dialogues, settings: BatchSettings, manifest: str | None,
+                      summary: str = "batch_summary.json") -> None:
+    """Before any work: no file the batch writes (each dialogue's .blend, movie, contact
+    sheet, report and lock, the summary) is any file it reads (any dialogue's audio,
+    template, motion npz or mapping .json, the checkpoint, the manifest); by resolved path
+    and by file identity (model_core/paths.py). Raises PathClashError naming both."""
+    inputs = [("the manifest", manifest), ("--checkpoint", settings.checkpoint)]
+    for d in dialogues:
+        inputs += [(f"dialogue '{d.name}'s {key}", getattr(d, key)) for key in FILE_COLUMNS]
+        if d.preset.lower().endswith(".json"):
+            inputs.append((f"dialogue '{d.name}'s preset", d.preset))
+    outputs = {}
+    for d in dialogues:
+        outputs.update({f"{label} ('{d.name}')": path
+                        for label, path in Outputs(settings.out, d.name).files().items()})
+    outputs["the batch summary"] = settings.out / summary
+    core.paths.check_apart(inputs, outputs, fix="choose another --out folder or dialogue name")
+
+
 def settings_from(args) -> BatchSettings:
     w, h = parse_resolution(args.resolution)
     if args.samples < 0 or args.frames_step < 0:
@@ -178,7 +202,14 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.end("skipped", 0.0, "outputs complete")
             summary.append({"index": index, "name": dialogue.name, "status": "skipped"})
             continue
-        with DialogueLock(settings.out, dialogue.name) as lock:
+        with contextlib.ExitStack() as stack:
+            try:
+                lock = stack.enter_context(DialogueLock(settings.out, dialogue.name))
+            except core.TimarError as exc:   # a link or other non-file where the lock goes
+                progress.end("failed", 0.0, str(exc))
+                summary.append({"index": index, "name": dialogue.name, "status": "failed",
+                                "error": str(exc)})
+                continue
             if lock.acquired and not args.force:   # another batch may have just finished it
                 reason = completion(Outputs(settings.out, dialogue.name),
                                     settings.describe(dialogue), settings.render)
@@ -201,7 +232,7 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
                      report.get("error") or report.get("message") or "")
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})
-    name = f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
+    name = summary_name(args, shard)
     write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
                                      "failed": progress.failed, "skipped": progress.skipped,
                                      "dialogues": summary})
@@ -220,6 +251,7 @@ def main(argv=None) -> int:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
+        check_files_apart(dialogues, settings, args.manifest, summary_name(args, shard))
     except (ValueError, core.TimarError) as exc:    # ManifestError is both
         return _error(str(exc))
     on_main = threading.current_thread() is threading.main_thread()

@@ -1,14 +1,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """One dialogue of a batch: the stage (demo heads or a template's heads), both audio
 tracks in the sequencer, the generated takes, the .blend, the optional render (MP4 and
-contact sheet) and the JSON report. Every file is written under a temporary name and
-renamed when complete; the report is written last."""
+contact sheet) and the JSON report. Every file is written under a temporary name of this
+dialogue's (the render reads the temporary .blend); the set is published together when
+all of it is made (outputs.publish_set), and the report is written last."""
 from __future__ import annotations
 
 import os
 import platform
 import shutil
-import tempfile
 import time
 import traceback
 from dataclasses import asdict
@@ -29,7 +29,8 @@ from . import render as renderer
 from .contact import contact_frames, write_contact_sheet
 from .manifest import DialogueSpec
 from .mp4 import mp4_tracks
-from .outputs import REPORT_VERSION, Outputs, clean_partials, publish, write_json
+from .outputs import (REPORT_VERSION, Outputs, clean_partials, files_on_disk, publish_set,
+                      read_report, take_id, write_json)
 from .settings import BatchSettings
 
 DEMO_PRESET = "timar_demo"
@@ -118,13 +119,17 @@ def _generate(scene, heads, preset, audio, settings: BatchSettings, start: int, 
 
 
 # ------------------------------------------------------------------ rendering
-def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) -> None:
+def _render(out: Outputs, blend: Path, scene, settings: BatchSettings, report: dict, step,
+            temps: dict) -> None:
+    """Render the temporary .blend ``blend`` into a temporary movie and contact sheet
+    (added to ``temps``; published with the .blend)."""
     frames = contact_frames(scene.frame_start, scene.frame_end, settings.frames_step,
                             settings.contact_range)
     total = scene.frame_end - scene.frame_start + 1
-    stills_dir = Path(tempfile.mkdtemp(prefix=f".{out.name}_stills.", suffix=".partial",
-                                       dir=out.folder))
-    tmp_mp4, tmp_png = out.temp(out.mp4), out.temp(out.contact)
+    stills_dir = out.temp("stills")
+    os.mkdir(stills_dir, 0o700)         # exclusive: never an existing folder or a link
+    tmp_mp4 = temps["mp4"] = out.temp("mp4")
+    tmp_png = temps["contact"] = out.temp("contact")
     state = {"movie_start": None, "frames": 0, "stills": 0}
 
     def on_progress(kind, _value):
@@ -142,7 +147,7 @@ def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) ->
                  f"~{spf * (total - n):.0f} s left", force=n == total)
 
     try:
-        res = renderer.run_child(str(out.blend), settings.render_options, str(tmp_mp4), frames,
+        res = renderer.run_child(str(blend), settings.render_options, str(tmp_mp4), frames,
                                str(stills_dir), on_progress, settings.stall_timeout)
         if not res.ok:
             raise DialogueError(res.message)
@@ -157,8 +162,6 @@ def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) ->
             raise DialogueError(f"the render wrote {len(stills) - len(missing)} of "
                                 f"{len(stills)} contact-sheet frames")
         size = write_contact_sheet(stills, str(tmp_png))
-        publish(tmp_png, out.contact)
-        publish(tmp_mp4, out.mp4)
         movie_s = (time.monotonic() - state["movie_start"]) if state["movie_start"] else None
         report["render"] = {
             **asdict(settings.render_options), "samples": settings.render_options.samples_used(),
@@ -171,43 +174,36 @@ def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) ->
         report["outputs"]["contact_sheet"] = out.contact.name
     finally:
         shutil.rmtree(stills_dir, ignore_errors=True)
-        tmp_mp4.unlink(missing_ok=True)
-        tmp_png.unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------ one dialogue
-def _write_live_link(out: Outputs, job, report: dict) -> None:
-    """Each head's curves as a Live Link Face CSV take (both written, then both renamed)."""
-    tmps = {}
-    try:
-        for label in "AB":
-            writer = job.writers[(0, label)]
-            final = out.live_link(label)
-            tmps[final] = out.temp(final)
-            # Face frames where the model made them (the mouth head); else the FLAME jaw's.
-            core.write_livelink_csv(str(tmps[final]), writer.motion,
-                                    getattr(writer, "face", None))
-        for final, tmp in tmps.items():
-            publish(tmp, final)
-    finally:
-        for tmp in tmps.values():
-            tmp.unlink(missing_ok=True)
+def _write_live_link(out: Outputs, job, report: dict, temps: dict) -> None:
+    """Each head's curves as a Live Link Face CSV take, written to temporaries that are
+    published with the rest of the set."""
+    for label in "AB":
+        writer = job.writers[(0, label)]
+        role = "livelink_" + label.lower()
+        tmp = temps[role] = out.temp(role)
+        # Face frames where the model made them (the mouth head); else the FLAME jaw's.
+        core.write_livelink_csv(str(tmp), writer.motion, getattr(writer, "face", None))
     report["outputs"]["live_link_csv"] = [out.live_link(label).name for label in "AB"]
 
 
-def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
+def _save_blend(out: Outputs, scene, settings: BatchSettings, take: str, temps: dict) -> Path:
+    """Save the scene to a temporary .blend (added to ``temps``) and return its path."""
     renderer.configure(scene, settings.render_options)
     if bpy.app.build_options.codec_ffmpeg:
         renderer.set_movie_output(scene, str(out.mp4.resolve()))
-    tmp = out.temp(out.blend)
-    try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
-        publish(tmp, out.blend)
-    finally:
-        tmp.unlink(missing_ok=True)
+    scene["timar_take"] = take          # which take the .blend holds, as in the report
+    tmp = temps["blend"] = out.temp("blend")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+    if not tmp.is_file():
+        raise OSError(f"{out.blend.name} was not written")
+    return tmp
 
 
-def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report: dict, step) -> None:
+def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report: dict, step,
+          temps: dict) -> None:
     audio = (core.load_audio(dialogue.audio_a), core.load_audio(dialogue.audio_b))
     given = tuple(core.load_motion(p) if p else None
                   for p in (dialogue.motion_a, dialogue.motion_b))
@@ -244,40 +240,75 @@ def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report:
         "generation": {"seconds": round(p.elapsed, 3),
                        "realtime_factor": round(p.elapsed / max(frames25 / flame_motion.MODEL_FPS,
                                                                 1e-9), 4)}})
-    _save_blend(out, scene, settings)
+    blend = _save_blend(out, scene, settings, report["take"]["id"], temps)
     report["outputs"]["blend"] = out.blend.name
     if settings.live_link_csv:
-        _write_live_link(out, job, report)
+        _write_live_link(out, job, report, temps)
     if settings.render:
         step("rendering", force=True)
-        _render(out, scene, settings, report, step)
+        _render(out, blend, scene, settings, report, step, temps)
+
+
+def _publish_lone_blend(out: Outputs, temps: dict, report: dict, earlier: dict | None) -> None:
+    """After a failed render with no earlier set on disk, the saved .blend is still worth
+    having (open it, render with another engine): it is published alone, the report says
+    "failed" (so the next run redoes it). With an earlier set on disk nothing is published:
+    that set stays whole."""
+    tmp = temps.get("blend")
+    if tmp is None or not tmp.is_file() or report["files"]:
+        return
+    try:
+        publish_set(out, {"blend": tmp}, report, earlier)
+        del temps["blend"]
+    except (core.TimarError, OSError):
+        pass
 
 
 def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
     """Make one dialogue's outputs and write its report; never raises for a user error
-    (the report says "failed" and why). ``step(text, force=False)`` shows progress."""
+    (the report says "failed" and why). ``step(text, force=False)`` shows progress.
+
+    The new set (.blend, and with --render the movie and contact sheet) is published
+    together only when all of it is made; until then the earlier set stays whole, and the
+    report's "files" says which take each file on disk belongs to."""
     out = Outputs(Path(settings.out), dialogue.name)
     out.folder.mkdir(parents=True, exist_ok=True)
     clean_partials(out.folder, dialogue.name)
     started = time.monotonic()
+    described = settings.describe(dialogue)
+    earlier = read_report(out.report)
     report = {"report_version": REPORT_VERSION, "name": dialogue.name, "status": "failed",
               "error": None, "warnings": [], "outputs": {},
-              "settings": settings.describe(dialogue),
+              "take": {"id": take_id(described), "seed": settings.seed},
+              "files": files_on_disk(out, earlier), "settings": described,
               "blender": bpy.app.version_string, "host": platform.node()}
+    temps: dict = {}
     try:
-        _make(dialogue, settings, out, report, step)
+        core.paths.check_all_replaceable(out.files().values())
+        _make(dialogue, settings, out, report, step, temps)
+        publish_set(out, temps, report, earlier)
         report["status"] = "warning" if report.get("rig_warnings") else "ok"
         if report.get("rig_warnings"):
             report["message"] = "; ".join(report["rig_warnings"])
     except (core.TimarError, OSError) as exc:   # a user error; or the disk (full, no access)
         report["error"] = str(exc)
+        _publish_lone_blend(out, temps, report, earlier)
     except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in the report
         report["error"] = f"unexpected error: {exc!r}"
         report["traceback"] = traceback.format_exc()
         print(report["traceback"], flush=True)
     finally:
         jobs.shutdown()
+        for tmp in temps.values():          # what was not published: the earlier set stays
+            tmp.unlink(missing_ok=True)
+    if report["status"] != "ok":            # only what this take published
+        report["outputs"] = {r: f["name"] for r, f in report["files"].items()
+                             if f.get("take") == report["take"]["id"]}
     report["seconds"] = round(time.monotonic() - started, 2)
     report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    write_json(out.report, report)
+    try:
+        write_json(out.report, report, out.temp("report"))
+    except (core.TimarError, OSError) as exc:   # a link or folder at the report's name
+        report["error"] = report["error"] or str(exc)
+        report["status"] = "failed"
     return report

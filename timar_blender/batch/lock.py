@@ -4,12 +4,16 @@ share the work instead of each doing every dialogue. No bpy.
 
 The lock is an OS file lock (``flock``; ``msvcrt`` on Windows) on a hidden file beside the
 outputs: it is released when the process ends, however it ends (``kill -9`` included), so
-a crashed batch never leaves a dialogue locked."""
+a crashed batch never leaves a dialogue locked. The lock file is opened without following
+links and must be a plain file with one name: a link planted at ``.NAME.lock`` (to a file
+elsewhere, or dangling) is refused with a message, never written through."""
 from __future__ import annotations
 
 import os
 import socket
 from pathlib import Path
+
+from ..core import fileio
 
 
 class DialogueLock:
@@ -21,7 +25,9 @@ class DialogueLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "DialogueLock":
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Raises UnsafeOutputError (a TimarError) when something that is not a plain file
+        of ours sits at the lock's name."""
+        self._fd = fileio.open_plain_file(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             _lock(self._fd)
         except OSError:              # held by another batch

@@ -77,6 +77,10 @@ def make_dialogue(row: dict, base: Path | None = None, where: str = "") -> Dialo
     if vals["template"] and not (vals["head_a"] and vals["head_b"]):
         raise ManifestError(f"{where}a template needs head_a and head_b: the names of the two "
                             "head objects in it")
+    if vals["head_a"] and vals["head_a"] == vals["head_b"]:
+        raise ManifestError(f"{where}head_a and head_b are both '{vals['head_a']}': the two "
+                            "speakers need two different head objects (one head cannot play "
+                            "both sides; the second take would replace the first)")
     if (vals["head_a"] or vals["head_b"]) and not vals["template"]:
         raise ManifestError(f"{where}head_a/head_b name objects of a template: "
                             "give the template .blend too")
