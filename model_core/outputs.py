@@ -50,11 +50,14 @@ def check_output_folder(path: str | os.PathLike) -> Path:
 
 # What write_motion_npz puts in a result; anything else at an output name is not ours.
 RESULT_MEMBERS = frozenset({"exp.npy", "pose.npy"})
+# what a result made with face frames holds besides (flame.write_motion_npz)
+FACE_MEMBERS = frozenset({"arkit.npy", "arkit_names.npy", "visemes.npy", "viseme_names.npy"})
 
 
 def check_results_replaceable(paths) -> None:
     """Refuse to replace an existing file at a result's name unless it is an earlier
-    result (an npz holding exactly ``exp`` and ``pose``): a DualTalk folder's ground-truth
+    result (an npz holding exactly ``exp`` and ``pose``, with or without the face frames'
+    ``arkit``, ``arkit_names``, ``visemes``, ``viseme_names``): a DualTalk folder's ground-truth
     ``ID_speaker2.npz`` (with shape, tex, cam, light) is never overwritten. Only the zip's
     directory is read."""
     for path in paths:
@@ -66,7 +69,7 @@ def check_results_replaceable(paths) -> None:
                 members = set(zf.namelist()[:64])
         except (OSError, zipfile.BadZipFile, ValueError):
             members = None
-        if members != RESULT_MEMBERS:
+        if members not in (RESULT_MEMBERS, RESULT_MEMBERS | FACE_MEMBERS):
             held = ("is not an npz file" if members is None else
                     f"holds {', '.join(sorted(m.removesuffix('.npy') for m in members)) or 'nothing'}")
             raise OutputError(f"{path} already exists and is not a TIMAR result (it {held}); "

@@ -7,7 +7,7 @@ import pytest
 
 from model_core import cli as cli_module
 from model_core.constants import JAW, NECK
-from model_core.face.channels import ARKIT_DIM, ARKIT_INDEX, face_from_flame
+from model_core.face.channels import ARKIT_DIM, ARKIT_INDEX, face_from_flame, jaw_rad_from_open
 from model_core.face.head_angles import neck_to_yaw_pitch_roll
 from model_core.face.livelink import read_livelink_csv, write_livelink_csv
 from model_core.face.livelink_motion import take_from_head
@@ -58,7 +58,7 @@ def test_a_take_is_given_motion(audio_pair, tiny_checkpoint, tmp_path, one_torch
     assert run(audio_pair, out, tiny_checkpoint, "--motion-b", take_path) == 0
     given = load_motion_npz(out / "talk_speaker2.npz")
     assert np.abs(given[:, NECK] - motion[:, NECK]).max() < 1e-5
-    assert np.abs(given[:, JAW.start] - face[:, ARKIT_INDEX["jawOpen"]] / 3.0).max() < 1e-5
+    assert np.abs(given[:, JAW.start] - jaw_rad_from_open(face[:, ARKIT_INDEX["jawOpen"]])).max() < 1e-5
     assert np.abs(given[:, :50]).max() == 0.0
 
 

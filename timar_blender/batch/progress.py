@@ -29,7 +29,7 @@ class BatchProgress:
         self.ok = self.failed = self.skipped = 0
         self.started = time.monotonic()
         self.work_seconds = 0.0        # time spent on dialogues actually processed
-        self._last_line = 0.0
+        self._last_line = float("-inf")    # the first line is always shown
         self.current = ""
 
     @property
@@ -50,7 +50,7 @@ class BatchProgress:
 
     def begin(self, position: int, name: str) -> None:
         self.current = name
-        self._last_line = 0.0
+        self._last_line = float("-inf")
         self.line(f"[{name}] dialogue {position}/{self.total}")
 
     def step(self, text: str, force: bool = False) -> None:
