@@ -81,7 +81,9 @@ class WhisperEncoder(nn.Module):
         model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         return model.eval()
 
-    def forward(self, mel: torch.Tensor, layers: int | None = None) -> torch.Tensor:
+    def hidden_states(self, mel: torch.Tensor, layers: int | None = None) -> list[torch.Tensor]:
+        """The (B, F // 2, D) states after layers 1..``layers`` (all loaded when None), the
+        last one final-normed when it is the full model's last layer."""
         layers = len(self.layers) if layers is None else layers
         if not 0 <= layers <= len(self.layers):
             raise ValueError(f"layers must be 0..{len(self.layers)}, got {layers}")
@@ -90,6 +92,14 @@ class WhisperEncoder(nn.Module):
         if x.shape[1] > self.positions.shape[0]:
             raise ValueError(f"at most {2 * self.positions.shape[0]} mel frames (30 s), got {mel.shape[2]}")
         x = x + self.positions[:x.shape[1]]
+        states = []
         for layer in self.layers[:layers]:
             x = layer(x)
-        return self.final_norm(x) if layers == self.full_layers else x
+            states.append(x)
+        if layers == self.full_layers:
+            states[-1] = self.final_norm(x)
+        return states or [x]
+
+    def forward(self, mel: torch.Tensor, layers: int | None = None) -> torch.Tensor:
+        """The state after layer ``layers`` (1-based; 0: the convolutions' output)."""
+        return self.hidden_states(mel, layers)[-1]

@@ -1,7 +1,7 @@
 """Whisper encoder features per 1 s turn, as a streaming mouth model would compute them.
 
-For the turn covering samples [16000 k, 16000 (k + 1)) the encoder runs on the 2 s of audio
-that end LOOKAHEAD (80 ms) after the turn's end (zeros before the dialogue starts, zeros
+For the turn covering samples [16000 k, 16000 (k + 1)) the encoder runs on the 2 s (by
+default; shorter windows cost less) of audio that end LOOKAHEAD (80 ms) after the turn's end (zeros before the dialogue starts, zeros
 after it ends), and the turn keeps the 50 encoder frames inside the turn, averaged in pairs
 to 25 motion frames (frame i owns samples [640 i, 640 (i + 1)), as in model_core.logmel).
 So a turn's features hear the turn, up to ~1 s before it and exactly 80 ms after it, and
@@ -19,28 +19,36 @@ from ..constants import SAMPLES_PER_FRAME, SAMPLES_PER_TURN, TURN_FRAMES
 from .whisper_encoder import BEST_LAYER, WhisperEncoder
 from .whisper_logmel import WhisperLogMel
 
-WINDOW = 2 * SAMPLES_PER_TURN                  # 2 s of audio per encoder run
+WINDOW = 2 * SAMPLES_PER_TURN                  # 2 s of audio per encoder run (the default)
 LOOKAHEAD = 1280                               # 80 ms after the turn's end
 ENCODER_HOP = 320                              # one encoder frame = 20 ms
-TURN_START_IN_WINDOW = WINDOW - LOOKAHEAD - SAMPLES_PER_TURN   # 14720 samples
-FIRST_FRAME = TURN_START_IN_WINDOW // ENCODER_HOP              # encoder frame 46
 
 
 class WhisperTurnFeatures:
-    """The encoder, its log-mel and the layer to read: (B, 32000) window -> (B, 25, 512)."""
+    """The encoder, its log-mel and the layer(s) to read: (B, window) audio -> (B, 25, D);
+    several layers come out side by side (D = 512 per layer). ``window`` (samples, 2 s by
+    default) is the audio one run hears: the turn, 80 ms after it, the rest before it."""
 
-    def __init__(self, encoder: WhisperEncoder, layer: int = BEST_LAYER):
+    def __init__(self, encoder: WhisperEncoder, layer: int | tuple[int, ...] = BEST_LAYER,
+                 window: int = WINDOW):
+        before = window - LOOKAHEAD - SAMPLES_PER_TURN
+        if before < 0 or before % ENCODER_HOP:
+            raise ValueError(f"the window must hold the turn and 80 ms after it, in steps of "
+                             f"{ENCODER_HOP} samples; got {window}")
         self.encoder = encoder
-        self.layer = layer
+        self.layers = (layer,) if isinstance(layer, int) else tuple(layer)
         self.logmel = WhisperLogMel()
-        self.dim = encoder.conv1.out_channels
+        self.dim = encoder.conv1.out_channels * len(self.layers)
+        self.samples = window
+        self.first_frame = before // ENCODER_HOP       # the turn's first encoder frame (46 for 2 s)
 
     @torch.no_grad()
     def window(self, audio: torch.Tensor) -> torch.Tensor:
-        if audio.shape[-1] != WINDOW:
-            raise ValueError(f"a window is {WINDOW} samples, got {audio.shape[-1]}")
-        hidden = self.encoder(self.logmel(audio), layers=self.layer)            # (B, 100, D)
-        turn = hidden[:, FIRST_FRAME:FIRST_FRAME + 2 * TURN_FRAMES]             # (B, 50, D)
+        if audio.shape[-1] != self.samples:
+            raise ValueError(f"a window is {self.samples} samples, got {audio.shape[-1]}")
+        states = self.encoder.hidden_states(self.logmel(audio), max(self.layers))
+        hidden = torch.cat([states[i - 1] for i in self.layers], dim=-1)       # (B, 100, D)
+        turn = hidden[:, self.first_frame:self.first_frame + 2 * TURN_FRAMES]  # (B, 50, D)
         return turn.reshape(turn.shape[0], TURN_FRAMES, 2, -1).mean(2)        # (B, 25, D)
 
     def stream(self, batch: int = 1) -> "WhisperTurnStream":
@@ -60,7 +68,8 @@ class WhisperTurnStream:
 
     def __init__(self, features: WhisperTurnFeatures, batch: int = 1):
         self.features = features
-        self.buffer = torch.zeros(batch, WINDOW)   # audio ending at sample `self.end`
+        self.window = features.samples
+        self.buffer = torch.zeros(batch, self.window)   # audio ending at sample `self.end`
         self.end = 0                               # samples received so far
         self.turns = 0                             # turns emitted so far
 
@@ -75,9 +84,9 @@ class WhisperTurnStream:
         out = []
         while self.end >= self._turn_end():
             stop = self.buffer.shape[1] - (self.end - self._turn_end())
-            out.append(self.features.window(self.buffer[:, stop - WINDOW:stop]))
+            out.append(self.features.window(self.buffer[:, stop - self.window:stop]))
             self.turns += 1
-        keep = WINDOW - (self._turn_end() - self.end)   # what the next window still needs
+        keep = self.window - (self._turn_end() - self.end)   # what the next window still needs
         self.buffer = self.buffer[:, self.buffer.shape[1] - max(keep, 0):]
         return out
 

@@ -107,10 +107,12 @@ def turn_model():
     return WhisperTurnFeatures(WhisperEncoder.from_weights(load_encoder_weights(max_layers=4)), layer=4)
 
 
-def test_streamed_turn_features_equal_the_whole_clip_in_any_chunking(turn_model, real_speech):
+@pytest.mark.parametrize("window", [32000, 20480])
+def test_streamed_turn_features_equal_the_whole_clip_in_any_chunking(turn_model, real_speech, window):
+    turn_model = WhisperTurnFeatures(turn_model.encoder, layer=(3, 4), window=window)
     audio = real_speech[:, :2 * 16000 + 7000]                             # 2.44 s: a partial last turn
     whole = turn_features(turn_model, audio)
-    assert whole.shape == (1, 61, 512)                                  # ceil(39000 / 640)
+    assert whole.shape == (1, 61, 1024)                                  # ceil(39000 / 640)
     stream = turn_model.stream()
     parts = []
     for start in range(0, audio.shape[1], 5123):
