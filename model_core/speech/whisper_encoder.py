@@ -26,17 +26,23 @@ class EncoderLayer(nn.Module):
         super().__init__()
         self.heads = heads
         self.attn_norm = nn.LayerNorm(width)
-        self.qkv = nn.Linear(width, 3 * width)
+        self.q = nn.Linear(width, width)         # CTranslate2 stores q, k, v stacked;
+        self.kv = nn.Linear(width, 2 * width)    # kept apart so unread frames skip q
         self.out = nn.Linear(width, width)
         self.ffn_norm = nn.LayerNorm(width)
         self.ffn_in = nn.Linear(width, 4 * width)
         self.ffn_out = nn.Linear(4 * width, width)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:           # (B, T, D)
+    def forward(self, x: torch.Tensor, rows: slice = slice(None)) -> torch.Tensor:
+        """(B, T, D) -> (B, T', D): only the frames ``rows`` come out (all attend to all T),
+        which spares the query, output and FFN work of frames nobody reads."""
         b, t, d = x.shape
-        q, k, v = self.qkv(self.attn_norm(x)).view(b, t, 3, self.heads, d // self.heads).unbind(2)
+        h = self.attn_norm(x)
+        k, v = self.kv(h).view(b, t, 2, self.heads, d // self.heads).unbind(2)
+        x = x[:, rows]
+        q = self.q(h[:, rows]).view(b, x.shape[1], self.heads, d // self.heads)
         att = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
-        x = x + self.out(att.transpose(1, 2).reshape(b, t, d))
+        x = x + self.out(att.transpose(1, 2).reshape(b, x.shape[1], d))
         return x + self.ffn_out(F.gelu(self.ffn_in(self.ffn_norm(x))))
 
 
@@ -71,19 +77,24 @@ class WhisperEncoder(nn.Module):
                  "final_norm.weight": a["layer_norm/gamma"], "final_norm.bias": a["layer_norm/beta"]}
         names = {"attn_norm.weight": "self_attention/layer_norm/gamma",
                  "attn_norm.bias": "self_attention/layer_norm/beta",
-                 "qkv.weight": "self_attention/linear_0/weight", "qkv.bias": "self_attention/linear_0/bias",
                  "out.weight": "self_attention/linear_1/weight", "out.bias": "self_attention/linear_1/bias",
                  "ffn_norm.weight": "ffn/layer_norm/gamma", "ffn_norm.bias": "ffn/layer_norm/beta",
                  "ffn_in.weight": "ffn/linear_0/weight", "ffn_in.bias": "ffn/linear_0/bias",
                  "ffn_out.weight": "ffn/linear_1/weight", "ffn_out.bias": "ffn/linear_1/bias"}
         for i in range(kept):
             state.update({f"layers.{i}.{ours}": a[f"layer_{i}/{theirs}"] for ours, theirs in names.items()})
+            qkv_w, qkv_b = a[f"layer_{i}/self_attention/linear_0/weight"], a[f"layer_{i}/self_attention/linear_0/bias"]
+            width = qkv_w.shape[1]
+            state.update({f"layers.{i}.q.weight": qkv_w[:width], f"layers.{i}.q.bias": qkv_b[:width],
+                          f"layers.{i}.kv.weight": qkv_w[width:], f"layers.{i}.kv.bias": qkv_b[width:]})
         model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
         return model.eval()
 
-    def hidden_states(self, mel: torch.Tensor, layers: int | None = None) -> list[torch.Tensor]:
+    def hidden_states(self, mel: torch.Tensor, layers: int | None = None,
+                      last_rows: slice = slice(None)) -> list[torch.Tensor]:
         """The (B, F // 2, D) states after layers 1..``layers`` (all loaded when None), the
-        last one final-normed when it is the full model's last layer."""
+        last one final-normed when it is the full model's last layer and cut to the frames
+        ``last_rows`` (the others are not computed)."""
         layers = len(self.layers) if layers is None else layers
         if not 0 <= layers <= len(self.layers):
             raise ValueError(f"layers must be 0..{len(self.layers)}, got {layers}")
@@ -93,12 +104,12 @@ class WhisperEncoder(nn.Module):
             raise ValueError(f"at most {2 * self.positions.shape[0]} mel frames (30 s), got {mel.shape[2]}")
         x = x + self.positions[:x.shape[1]]
         states = []
-        for layer in self.layers[:layers]:
-            x = layer(x)
+        for i, layer in enumerate(self.layers[:layers]):
+            x = layer(x, last_rows if i == layers - 1 else slice(None))
             states.append(x)
         if layers == self.full_layers:
             states[-1] = self.final_norm(x)
-        return states or [x]
+        return states or [x[:, last_rows]]
 
     def forward(self, mel: torch.Tensor, layers: int | None = None) -> torch.Tensor:
         """The state after layer ``layers`` (1-based; 0: the convolutions' output)."""

@@ -46,9 +46,10 @@ class WhisperTurnFeatures:
     def window(self, audio: torch.Tensor) -> torch.Tensor:
         if audio.shape[-1] != self.samples:
             raise ValueError(f"a window is {self.samples} samples, got {audio.shape[-1]}")
-        states = self.encoder.hidden_states(self.logmel(audio), max(self.layers))
-        hidden = torch.cat([states[i - 1] for i in self.layers], dim=-1)       # (B, 100, D)
-        turn = hidden[:, self.first_frame:self.first_frame + 2 * TURN_FRAMES]  # (B, 50, D)
+        rows = slice(self.first_frame, self.first_frame + 2 * TURN_FRAMES)
+        states = self.encoder.hidden_states(self.logmel(audio), max(self.layers), last_rows=rows)
+        turn = torch.cat([states[i - 1] if i == max(self.layers) else states[i - 1][:, rows]
+                          for i in self.layers], dim=-1)                          # (B, 50, D)
         return turn.reshape(turn.shape[0], TURN_FRAMES, 2, -1).mean(2)        # (B, 25, D)
 
     def stream(self, batch: int = 1) -> "WhisperTurnStream":

@@ -32,18 +32,20 @@ def quantize(encoder: WhisperEncoder) -> WhisperEncoder:
     return torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def time_turns(features: WhisperTurnFeatures, batch: int, turns: int) -> float:
-    """Median ms per turn (one window per head in the batch)."""
+def time_turns(features: WhisperTurnFeatures, batch: int, turns: int) -> tuple[float, float]:
+    """Median (wall ms, CPU ms of this process) per turn, one window per head in the batch.
+    On a shared machine the CPU time is the steadier estimate of the cost on an idle core."""
     gen = torch.Generator().manual_seed(0)
     windows = [torch.randn(batch, features.samples, generator=gen) * 0.1 for _ in range(turns + 3)]
     for w in windows[:3]:                         # warm-up
         features.window(w)
-    times = []
+    wall, cpu = [], []
     for w in windows[3:]:
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         features.window(w)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def ct2_ms(turns: int, threads: int, compute_type: str) -> float | None:
@@ -68,7 +70,7 @@ def ct2_ms(turns: int, threads: int, compute_type: str) -> float | None:
 
 
 def main() -> None:
-    warnings.filterwarnings("ignore", module="torch")      # the deprecation notes of torch.ao
+    warnings.filterwarnings("ignore", message=".*(deprecated|migrate).*")   # torch.ao's notes
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--turns", type=int, default=30)
     ap.add_argument("--layers", type=int, nargs="+", default=[6, 4, 3, 2])
@@ -80,20 +82,21 @@ def main() -> None:
     print(f"encoder weights as stored: {weights.stored_bytes / 1e6:.1f} MB ({weights.stored_dtype}); "
           f"per layer {sum(v.nbytes for k, v in weights.arrays.items() if k.startswith('layer_0/')) / 2e6:.1f} MB fp16")
     print(f"load average at start: {os.getloadavg()[0]:.1f} (2 cores)")
-    print("ms per 1 s turn, median; 'both heads' = one batch of 2 on 2 threads")
-    print("| window | layers | weights | 1 head, 1 thread | both heads, 2 threads | per head |")
-    print("|---|---|---|---|---|---|")
+    print("ms per 1 s turn, median; 'both heads' = one batch of 2; CPU = this process's CPU time")
+    print("| window | layers | weights | 1 head, 1 thread: wall | CPU | both heads, 1 thread: wall | CPU "
+          "| both heads, 2 threads: wall | CPU |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for seconds in args.windows:
         window = int(round(seconds * 16000))
         for layers in args.layers:
             encoder = WhisperEncoder.from_weights(weights, num_layers=layers)
             for label, model in (("fp32", encoder), ("int8 dyn", quantize(encoder))):
                 features = WhisperTurnFeatures(model, layer=layers, window=window)
-                torch.set_num_threads(1)
-                one = time_turns(features, 1, args.turns)
-                torch.set_num_threads(2)
-                both = time_turns(features, 2, args.turns)
-                print(f"| {seconds:g} s | {layers} | {label} | {one:.1f} | {both:.1f} | {both / 2:.1f} |",
+                row = []
+                for threads, batch in ((1, 1), (1, 2), (2, 2)):
+                    torch.set_num_threads(threads)
+                    row += time_turns(features, batch, args.turns)
+                print(f"| {seconds:g} s | {layers} | {label} | " + " | ".join(f"{v:.1f}" for v in row) + " |",
                       flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
     if args.ct2:
