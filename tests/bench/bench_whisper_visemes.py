@@ -209,16 +209,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--utterances", type=int, default=60, help="per voice")
     ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "timar_viseme_bench.pt"))
+    ap.add_argument("--window", type=float, default=2.0, help="Whisper's window per turn, seconds")
+    ap.add_argument("--int8", action="store_true", help="Whisper with torch's dynamic int8 Linear layers")
+    ap.add_argument("--fronts", nargs="+", default=["logmel"] + [f"whisper{k}" for k in WHISPER_LAYERS] + ["both"])
+    ap.add_argument("--cache", default=None, help="features are kept here between runs "
+                    "(default: the temp folder, one file per window and utterance count)")
     args = ap.parse_args()
     torch.set_num_threads(1)     # the 2 cores are shared: a second thread mostly waits
     t0 = time.time()
+    args.cache = args.cache or os.path.join(tempfile.gettempdir(),
+                                            f"timar_viseme_bench_{args.window:g}s_{args.utterances}"
+                                            f"{'_int8' if args.int8 else ''}.pt")
     if os.path.exists(args.cache):
         data = torch.load(args.cache, weights_only=False)
     else:
         logmel = LogMelFrontEnd(64)
-        whisper = WhisperTurnFeatures(WhisperEncoder.from_weights(
-            load_encoder_weights(max_layers=max(WHISPER_LAYERS))), WHISPER_LAYERS)
+        encoder = WhisperEncoder.from_weights(load_encoder_weights(max_layers=max(WHISPER_LAYERS)))
+        if args.int8:
+            encoder = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
+        whisper = WhisperTurnFeatures(encoder, WHISPER_LAYERS, window=int(round(args.window * SR)))
         unknown: set = set()
         data = {}
         for v, (engine, voice) in enumerate(TRAIN_VOICES + TEST_VOICES):
@@ -239,8 +248,8 @@ def main() -> None:
     print("| front end | classifier | seen voices acc | unseen acc | unseen p/b/m recall (+-40 ms) "
           "| unseen false closures/min |")
     print("|---|---|---|---|---|---|")
-    fronts = ["logmel"] + [f"whisper{k}" for k in WHISPER_LAYERS] + ["both"]
-    for front in fronts:
+    print(f"Whisper window {args.window:g} s{', dynamic int8' if args.int8 else ', float32'}")
+    for front in args.fronts:
         for hidden, label in ((0, "linear"), (256, "MLP 256")):
             r = evaluate(front, hidden, train, seen, unseen, args.epochs)
             print(f"| {front} | {label} | {r['seen'][0]:.3f} | {r['unseen'][0]:.3f} | "

