@@ -6,7 +6,9 @@
   variables read from them;
 - ``whisper_logmel``: Whisper's own 80-bin log-mel;
 - ``whisper_encoder``: a small torch re-implementation of Whisper's audio encoder that can
-  stop after any layer, and ``WhisperTurnFeatures``, its per-turn streaming use.
+  stop after any layer;
+- ``whisper_stream``: its per-turn use in a stream (``WhisperTurnFeatures``, a window per
+  turn ending 80 ms after it; ``WhisperTurnStream``; ``turn_features`` for whole clips).
 
 The project's own causal log-mel is still ``model_core.logmel``.
 """
