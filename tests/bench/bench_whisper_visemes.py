@@ -120,12 +120,23 @@ def stack_context(x: np.ndarray, past: int, ahead: int) -> np.ndarray:
     return np.concatenate([padded[k:k + len(x)] for k in range(past + 1 + ahead)], axis=1)
 
 
+def warp(audio: np.ndarray, phones: list[tuple[str, float]], factor: float):
+    """Play ``factor`` times faster: pitch and formants up by ``factor``, times divided by it
+    (the corpus's voice warp, model_core.corpus.voices)."""
+    out = resample(audio, SR * 100, int(round(SR * 100 / factor))).astype(np.float32)
+    return out, [(name, end / factor) for name, end in phones]
+
+
 def voice_data(engine: str, voice: str, texts: list[str], logmel: LogMelFrontEnd,
-               whisper: WhisperTurnFeatures, unknown: set) -> list[dict]:
+               whisper: WhisperTurnFeatures, unknown: set, warps: tuple[float, ...] = (1.0,)
+               ) -> list[dict]:
+    """One item per text and warp (warp 1 first), features of both front ends and truth."""
     items = []
     with tempfile.TemporaryDirectory(prefix="visemes_") as tmp:
-        for text in texts:
+        for text, factor in ((t, w) for t in texts for w in warps):
             audio, phones = speak(engine, voice, text, tmp)
+            if factor != 1.0:
+                audio, phones = warp(audio, phones, factor)
             x = torch.from_numpy(audio)[None]
             with torch.no_grad():
                 mel = logmel(x)[0].numpy()
@@ -133,7 +144,7 @@ def voice_data(engine: str, voice: str, texts: list[str], logmel: LogMelFrontEnd
             frames = mel.shape[0]
             items.append(dict(logmel=mel.astype(np.float16), whisper=wsp.astype(np.float16),
                               labels=frame_labels(phones, frames, unknown), pp=bilabials(phones),
-                              seconds=len(audio) / SR))
+                              seconds=len(audio) / SR, warp=factor))
     return items
 
 
@@ -210,6 +221,8 @@ def main() -> None:
     ap.add_argument("--utterances", type=int, default=60, help="per voice")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--window", type=float, default=2.0, help="Whisper's window per turn, seconds")
+    ap.add_argument("--warps", type=float, nargs="+", default=[1.0],
+                    help="training voices also played this much faster/slower (augmentation)")
     ap.add_argument("--int8", action="store_true", help="Whisper with torch's dynamic int8 Linear layers")
     ap.add_argument("--fronts", nargs="+", default=["logmel"] + [f"whisper{k}" for k in WHISPER_LAYERS] + ["both"])
     ap.add_argument("--cache", default=None, help="features are kept here between runs "
@@ -219,7 +232,8 @@ def main() -> None:
     t0 = time.time()
     args.cache = args.cache or os.path.join(tempfile.gettempdir(),
                                             f"timar_viseme_bench_{args.window:g}s_{args.utterances}"
-                                            f"{'_int8' if args.int8 else ''}.pt")
+                                            f"{'_int8' if args.int8 else ''}"
+                                            f"{'_warps' + '_'.join(map(str, args.warps)) if args.warps != [1.0] else ''}.pt")
     if os.path.exists(args.cache):
         data = torch.load(args.cache, weights_only=False)
     else:
@@ -233,22 +247,24 @@ def main() -> None:
         for v, (engine, voice) in enumerate(TRAIN_VOICES + TEST_VOICES):
             sentences = Sentences(np.random.default_rng(1000 + v))
             texts = [sentences.utterance(14) for _ in range(args.utterances)]
-            data[f"{engine}:{voice}"] = voice_data(engine, voice, texts, logmel, whisper, unknown)
+            warps = tuple(args.warps) if (engine, voice) in TRAIN_VOICES else (1.0,)
+            data[f"{engine}:{voice}"] = voice_data(engine, voice, texts, logmel, whisper, unknown, warps)
             print(f"{engine}:{voice}: {sum(i['seconds'] for i in data[f'{engine}:{voice}']) / 60:.1f} min "
                   f"({time.time() - t0:.0f} s)", flush=True)
         if unknown:
             print("phones without a viseme (counted as sil):", sorted(unknown))
         torch.save(data, args.cache)
-    cut = int(0.8 * args.utterances)
+    cut = int(0.8 * args.utterances) * len(args.warps)        # items run text by text, warps inside
     train = [i for e, v in TRAIN_VOICES for i in data[f"{e}:{v}"][:cut]]
-    seen = [i for e, v in TRAIN_VOICES for i in data[f"{e}:{v}"][cut:]]
+    seen = [i for e, v in TRAIN_VOICES for i in data[f"{e}:{v}"][cut:] if i.get("warp", 1.0) == 1.0]
     unseen = [i for e, v in TEST_VOICES for i in data[f"{e}:{v}"]]
     print(f"train {sum(len(i['labels']) for i in train)} frames, seen-voice test "
           f"{sum(len(i['labels']) for i in seen)}, unseen-voice test {sum(len(i['labels']) for i in unseen)}")
     print("| front end | classifier | seen voices acc | unseen acc | unseen p/b/m recall (+-40 ms) "
           "| unseen false closures/min |")
     print("|---|---|---|---|---|---|")
-    print(f"Whisper window {args.window:g} s{', dynamic int8' if args.int8 else ', float32'}")
+    print(f"Whisper window {args.window:g} s{', dynamic int8' if args.int8 else ', float32'}; "
+          f"training voices warped by {args.warps}")
     for front in args.fronts:
         for hidden, label in ((0, "linear"), (256, "MLP 256")):
             r = evaluate(front, hidden, train, seen, unseen, args.epochs)
