@@ -1,9 +1,12 @@
 """Training the mouth head on utterances with exact phone timings.
 
-An utterance folder holds ``NAME.wav`` (any rate, mono) beside ``NAME.phones.json`` (a list
-of phones: ``{"label", "start", "end", "stress"}`` objects or ``[label, start, end]`` lists,
-seconds). Each utterance is placed in silence (0-1.5 s before, 0.5-1.5 s after, so the head
-learns to rest with the lips closed), given a random gain and background noise, turned into
+An utterance folder holds ``NAME.wav`` (any rate, mono) beside ``NAME.phones.json`` or
+``NAME.json`` (a list of phones: ``{"label", "start", "end", "stress"}`` objects or
+``[label, start, end]`` lists, seconds, or an object with such a list under "phones", as
+``python -m model_core utterances`` writes). Each utterance is placed in silence (0-1.5 s
+before, 0.5-1.5 s after, so the head learns to rest with the lips closed), given a random
+gain, a room (a synthetic reverberation tail, half the time), a telephone-to-wideband
+band limit (half the time) and background noise, turned into
 the causal log-mel features the model reads and into the lip teacher's targets
 (``corpus.lip_teacher``); random crops of the result train the head. The transformer's
 weights are not touched: the head is added to an existing checkpoint.
@@ -18,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.signal import butter, fftconvolve, sosfilt
 
 from .audio import load_audio
 from .constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
@@ -73,6 +77,17 @@ def _example(frontend, audio: np.ndarray, phones: list, rng: np.random.Generator
     after = int(rng.uniform(0.5, 1.5) * SAMPLE_RATE)
     gain = 10.0 ** (rng.uniform(-12.0, 6.0) / 20.0)
     x = np.concatenate([np.zeros(before), audio * gain, np.zeros(after)]).astype(np.float32)
+    if rng.random() < 0.5:          # a room: exponentially decaying noise, RT60 0.15-0.6 s
+        rt60 = rng.uniform(0.15, 0.6)
+        t = np.arange(int(rt60 * SAMPLE_RATE)) / SAMPLE_RATE
+        tail = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60)
+        tail[0] = 1.0 / rng.uniform(0.1, 0.5)       # direct sound over the room's tail
+        wet = fftconvolve(x, tail / np.abs(tail).sum() * 4.0)[:len(x)]
+        x = (wet * np.sqrt(np.mean(x ** 2) / max(np.mean(wet ** 2), 1e-12))).astype(np.float32)
+    if rng.random() < 0.5:          # band limits: telephone to wideband
+        sos = butter(4, [rng.uniform(80, 300), rng.uniform(3400, 7500)], btype="bandpass",
+                     fs=SAMPLE_RATE, output="sos")
+        x = sosfilt(sos, x).astype(np.float32)
     if rng.random() < 0.7:          # background noise 25-50 dB below the speech
         rms = float(np.sqrt(np.mean(np.square(audio * gain)) + 1e-12))
         x += (rng.standard_normal(len(x)) * rms * 10.0 ** (-rng.uniform(25, 50) / 20.0)).astype(np.float32)
