@@ -14,13 +14,16 @@ pose shows) while B is silent; A's FLAME motion and face frames are keyed onto t
 through the normal rig path (``timar_blender.rig.take.write_take``: the timar_demo preset on
 the demo head, the arkit preset on a character, every mesh of it). ``--head mpfb`` / ``ict``
 import the test characters of tests/characters.py (``$TIMAR_CHARACTERS`` names their folder).
-``--start`` (seconds into the padded utterance) picks the second; by default the second with
+``--teacher`` keys the lip teacher's face frames (made from the phones) instead of the
+model's, to judge the preset and the head apart from the model. ``--start`` (seconds into
+the padded utterance) picks the second; by default the second with
 the most to check: bilabials, rounded and open vowels, a pause. A table of every frame of
 that second (phone, viseme, the model's viseme, the mouth channels) goes to stdout.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -42,6 +45,7 @@ from lipsync_strip_figure import CURVES, FrameLabel, compose, curve, model_visem
 from model_core.audio import load_audio  # noqa: E402
 from model_core.checkpoint import load_model  # noqa: E402
 from model_core.constants import FPS, SAMPLE_RATE  # noqa: E402
+from model_core.corpus.lip_teacher import teach  # noqa: E402
 from model_core.evaluation.phone_frames import PhoneSpan, frame_labels, read_phones_json  # noqa: E402
 from model_core.face.channels import ARKIT_INDEX, face_from_flame  # noqa: E402
 from model_core.face.visemes import viseme_of  # noqa: E402
@@ -82,6 +86,14 @@ def pad_utterance(audio, phones, pad: float):
     if pad > 0:
         shifted.append(PhoneSpan("sil", shifted[-1].end, end))
     return audio, shifted
+
+
+def teacher_face(phones_json: str, pad: float, n_frames: int) -> np.ndarray:
+    """The lip teacher's face frames for the phones (their stress kept), shifted by ``pad``:
+    what the mouth head learns, to judge the preset apart from the model."""
+    raw = json.loads(Path(phones_json).read_text(encoding="utf-8"))
+    phones = [(p["label"], p["start"] + pad, p["end"] + pad, p.get("stress")) for p in raw]
+    return teach(phones, n_frames)
 
 
 def pick_second(labels: list[str]) -> int:
@@ -130,19 +142,23 @@ def rest_pose(obj) -> None:
         print(f"{obj.name}: {len(on)} shape keys rested at non-zero values; set to 0")
 
 
-def mouth_frame(face_mesh) -> tuple[Vector, float]:
-    """The mouth's centre in world and its width: the vertices mouthClose (else mouthPucker,
-    else jawOpen) moves most, on the face mesh at rest: the lips."""
+def _moved(face_mesh, names: tuple[str, ...], share: float) -> np.ndarray:
+    """World positions (at rest) of the face mesh's vertices that the first of ``names`` it
+    has moves by more than ``share`` of that key's largest move."""
     keys = face_mesh.data.shape_keys.key_blocks
     rest = np.array([v.co[:] for v in keys[0].data])
-    name = next(n for n in ("mouthClose", "mouthPucker", "jawOpen") if n in keys)
-    moved = np.array([v.co[:] for v in keys[name].data])
-    d = np.linalg.norm(moved - rest, axis=1)
-    lips = rest[d > 0.35 * d.max()]
+    name = next(n for n in names if n in keys)
+    d = np.linalg.norm(np.array([v.co[:] for v in keys[name].data]) - rest, axis=1)
     mw = np.array(face_mesh.matrix_world)
-    world = lips @ mw[:3, :3].T + mw[:3, 3]
-    centre = 0.5 * (world.min(axis=0) + world.max(axis=0))
-    return Vector(centre), float(np.ptp(world[:, 0]))
+    return rest[d > share * d.max()] @ mw[:3, :3].T + mw[:3, 3]
+
+
+def mouth_frame(face_mesh) -> tuple[Vector, float]:
+    """The mouth's centre in world (the middle of what mouthPucker moves: the lips) and its
+    width (what mouthClose moves), on the face mesh at rest."""
+    lips = _moved(face_mesh, ("mouthPucker", "mouthClose", "jawOpen"), 0.6)
+    closing = _moved(face_mesh, ("mouthClose", "mouthPucker", "jawOpen"), 0.35)
+    return Vector(0.5 * (lips.min(axis=0) + lips.max(axis=0))), float(np.ptp(closing[:, 0]))
 
 
 def stage(scene, face_mesh, tile: int, colour_by_object: bool, zoom: float) -> None:
@@ -209,8 +225,11 @@ def main(argv=None) -> None:
                     help="the second's start, seconds into the padded utterance (default: auto)")
     ap.add_argument("--pad", type=float, default=0.4, help="silence added at both ends, s")
     ap.add_argument("--tile", type=int, default=150, help="rendered frame size, pixels")
-    ap.add_argument("--zoom", type=float, default=3.0, help="mouth widths across a frame")
+    ap.add_argument("--zoom", type=float, default=2.4, help="mouth widths across a frame")
     ap.add_argument("--columns", type=int, default=13)
+    ap.add_argument("--teacher", action="store_true",
+                    help="the mouth from the lip teacher (the phones), not the model: judges "
+                         "the preset and the head's keys apart from the model")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--out", default="lipsync_strip.png")
@@ -218,6 +237,8 @@ def main(argv=None) -> None:
 
     audio, phones = pad_utterance(load_audio(args.wav), read_phones_json(args.phones), args.pad)
     motion, face, from_mouth = generate(args.checkpoint, audio, args.seed, args.steps)
+    if args.teacher:
+        face = teacher_face(args.phones, args.pad, len(motion))
     labels = list(frame_labels(phones, len(face)))
     first = pick_second(labels) if args.start is None else int(round(args.start * FPS))
     first = int(np.clip(first, 0, max(0, len(face) - STRIP_FRAMES)))
@@ -236,7 +257,9 @@ def main(argv=None) -> None:
         tiles = render_frames(scene, [1 + f for f in frames], tmp)
     print_table(first, labels, face)
     ckpt = Path(args.checkpoint).name if args.checkpoint else "the bundled model"
-    source = "its mouth head's face frames" if from_mouth else "face implied by FLAME (no mouth head)"
+    source = ("the lip teacher's face frames (phones -> visemes -> ARKit), the model's FLAME"
+              if args.teacher else "its mouth head's face frames" if from_mouth
+              else "face implied by FLAME (no mouth head)")
     title = (f"{credit}, preset {preset.key}; {ckpt}, {source}\n"
              f"frames {first}-{first + STRIP_FRAMES - 1} of '{Path(args.wav).stem}' (25 fps): "
              "time, phone /viseme/, the model's viseme, jawOpen (j), mouthClose (c), "

@@ -6,6 +6,7 @@ and the strip's second shaded. matplotlib (the model card's plotting library) an
 from __future__ import annotations
 
 import io
+import textwrap
 from dataclasses import dataclass
 
 import matplotlib
@@ -100,7 +101,8 @@ def compose(out: str, tiles: list[np.ndarray], labels: list[FrameLabel], face: n
     fig = plt.figure(figsize=(columns * tile_inches, strip_h + 2.6))
     grid = fig.add_gridspec(2, 1, height_ratios=(strip_h, 2.0), hspace=0.32,
                             left=0.03, right=0.99, top=1 - 0.35 / (strip_h + 2.6), bottom=0.06)
-    fig.suptitle(title, fontsize=9)
+    width = int(columns * tile_inches * 15)       # characters per line at 9 pt
+    fig.suptitle("\n".join(textwrap.fill(line, width) for line in title.splitlines()), fontsize=9)
     _strip(fig, grid[0], tiles, labels, face, columns)
     _curves(fig, grid[1], face, phones, window)
     buf = io.BytesIO()
