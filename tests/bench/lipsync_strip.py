@@ -188,8 +188,10 @@ def stage(scene, face_mesh, tile: int, colour_by_object: bool, zoom: float) -> N
 
 
 def render_frames(scene, frames: list[int], folder: str) -> list[np.ndarray]:
+    """(H, W, 3) images of the frames; the first render of a session comes out lighter
+    (Workbench's studio light still loading), so one is made and thrown away first."""
     tiles = []
-    for f in frames:
+    for f in frames[:1] + frames:
         scene.frame_set(f)
         scene.render.filepath = os.path.join(folder, f"{f:04d}.png")
         bpy.ops.render.render(write_still=True)
@@ -199,7 +201,7 @@ def render_frames(scene, frames: list[int], folder: str) -> list[np.ndarray]:
         img.pixels.foreach_get(px)
         bpy.data.images.remove(img)
         tiles.append(px.reshape(h, w, 4)[::-1, :, :3].copy())
-    return tiles
+    return tiles[1:]
 
 
 # ------------------------------------------------------------------ the run
@@ -212,6 +214,26 @@ def print_table(first: int, labels: list[str], face: np.ndarray) -> None:
     for f in range(first, first + STRIP_FRAMES):
         vals = " ".join(f"{face[f, ARKIT_INDEX[c]]:7.2f}" for c in chans.values())
         print(f"{f:5d} {f / FPS:5.2f}  {labels[f]:>5} {viseme_of(labels[f]):>6} {mv[f]:>5}  {vals}")
+
+
+def print_phones(phones, face: np.ndarray) -> None:
+    """Per phone of the whole utterance, what to check: p/b/m sealed (jawOpen - mouthClose
+    <= 0.05 on a frame it overlaps), rounded vowels' pucker + funnel, open vowels' and
+    silences' jawOpen (their frames' maximum)."""
+    jaw, close = face[:, ARKIT_INDEX["jawOpen"]], face[:, ARKIT_INDEX["mouthClose"]]
+    rounding = face[:, ARKIT_INDEX["mouthPucker"]] + face[:, ARKIT_INDEX["mouthFunnel"]]
+    for p in phones:
+        f0 = int(np.floor(p.start * FPS))
+        f1 = max(f0 + 1, int(np.ceil(p.end * FPS)))
+        frames = slice(f0, min(f1, len(face)))
+        what = {"PP": lambda: "sealed" if (jaw[frames] - close[frames] <= 0.05).any()
+                else f"OPEN (least gap {(jaw[frames] - close[frames]).min():.2f})",
+                "oh": lambda: f"rounding {rounding[frames].max():.2f}",
+                "ou": lambda: f"rounding {rounding[frames].max():.2f}",
+                "aa": lambda: f"jaw {jaw[frames].max():.2f}",
+                "sil": lambda: f"jaw up to {jaw[frames].max():.2f}"}.get(viseme_of(p.label))
+        if what is not None:
+            print(f"  {p.start:5.2f}-{p.end:5.2f} s  {p.label:>3}  {what()}")
 
 
 def main(argv=None) -> None:
@@ -256,6 +278,8 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory(prefix="timar_strip_") as tmp:
         tiles = render_frames(scene, [1 + f for f in frames], tmp)
     print_table(first, labels, face)
+    print("the whole utterance:")
+    print_phones(phones, face)
     ckpt = Path(args.checkpoint).name if args.checkpoint else "the bundled model"
     source = ("the lip teacher's face frames (phones -> visemes -> ARKit), the model's FLAME"
               if args.teacher else "its mouth head's face frames" if from_mouth
