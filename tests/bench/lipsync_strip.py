@@ -61,6 +61,9 @@ CHARACTER_COLOURS = (("teeth", (0.92, 0.90, 0.84)), ("tongue", (0.70, 0.22, 0.24
                      ("lash", (0.05, 0.04, 0.04)), ("brow", (0.08, 0.05, 0.04)),
                      ("eye", (0.93, 0.93, 0.93)), ("gum", (0.75, 0.35, 0.38)))
 SKIN = (0.80, 0.60, 0.50)
+# mouth widths (what mouthClose moves) across a frame: from the nose to the chin; ICT's
+# mouthClose reaches further out over the cheeks
+ZOOM = {"ict": 1.6}
 
 
 # ------------------------------------------------------------------ generation
@@ -247,7 +250,8 @@ def main(argv=None) -> None:
                     help="the second's start, seconds into the padded utterance (default: auto)")
     ap.add_argument("--pad", type=float, default=0.4, help="silence added at both ends, s")
     ap.add_argument("--tile", type=int, default=150, help="rendered frame size, pixels")
-    ap.add_argument("--zoom", type=float, default=2.4, help="mouth widths across a frame")
+    ap.add_argument("--zoom", type=float, default=None,
+                    help="mouth widths across a frame (default: 2.4, ICT's wider mouthClose 1.6)")
     ap.add_argument("--columns", type=int, default=13)
     ap.add_argument("--teacher", action="store_true",
                     help="the mouth from the lip teacher (the phones), not the model: judges "
@@ -273,7 +277,7 @@ def main(argv=None) -> None:
     take = write_take(head, motion, preset, start_frame=1, face=face, seed=args.seed, scene=scene)
     rig = resolve_head(head, preset)
     print(take.rig_report["summary"])
-    stage(scene, rig.mesh, args.tile, args.head != "demo", args.zoom)
+    stage(scene, rig.mesh, args.tile, args.head != "demo", args.zoom or ZOOM.get(args.head, 2.4))
     frames = list(range(first, first + STRIP_FRAMES))
     with tempfile.TemporaryDirectory(prefix="timar_strip_") as tmp:
         tiles = render_frames(scene, [1 + f for f in frames], tmp)
