@@ -5,8 +5,11 @@ pointing up with no roll has the FLAME axes (+X subject's left, +Y up, +Z out of
 
 The face is made to read at small sizes: eyeballs with iris and pupil, brows, a nose,
 lips over a dark mouth that opens with the jaw, hair, ears and shoulders. Its shape keys:
-a few driven by FLAME (SHAPE_KEYS, the timar_demo preset's) and ARKit-named ones sculpted by
-demo_face (jawOpen, mouthClose, mouthPucker, ..., eyeBlinkLeft/Right, tongueOut)."""
+a few mixed from FLAME (SHAPE_KEYS) and ARKit-named ones sculpted by demo_face (jawOpen,
+mouthClose, mouthPucker, ..., eyeBlinkLeft/Right, tongueOut). The timar_demo preset drives
+the ARKit mouth keys from the face frames, Smile/BrowUp/BrowFrown from FLAME and Blink;
+MouthOpen and Pucker stay for custom mappings (the jawOpen key opens the jaw instead of the
+jaw bone, so that jawOpen + mouthClose seals the lips)."""
 from __future__ import annotations
 
 import bmesh
@@ -23,7 +26,8 @@ BONES = {
     "eye_L": ((0.034, -0.079, 0.172), (0.034, -0.079, 0.19), "neck"),
     "eye_R": ((-0.034, -0.079, 0.172), (-0.034, -0.079, 0.19), "neck"),
 }
-# driven by the timar_demo preset (FLAME); the ARKit-named keys of demo_face.ARKIT_KEYS follow
+# FLAME-mixed keys (Smile, BrowUp, BrowFrown, Blink driven by timar_demo; MouthOpen and
+# Pucker kept for custom mappings); the ARKit-named keys of demo_face.ARKIT_KEYS follow
 SHAPE_KEYS = ("MouthOpen", "Smile", "Pucker", "BrowUp", "BrowFrown", "Blink")
 # Linear colours; a head's palette overrides any of them (see build_demo_head).
 MATERIALS = {"Skin": (0.80, 0.56, 0.44), "Lip": (0.55, 0.22, 0.20),
@@ -258,8 +262,7 @@ def _build_armature(name, collection, view_layer):
 
 def build_demo_head(name: str, collection, view_layer, palette: dict | None = None):
     """A head: mesh ``name`` (shape keys, vertex groups) parented to armature ``name rig``.
-    Its shape keys: SHAPE_KEYS (the timar_demo preset's), then the ARKit-named
-    demo_face.ARKIT_KEYS.
+    Its shape keys: SHAPE_KEYS, then the ARKit-named demo_face.ARKIT_KEYS.
 
     ``palette`` maps material names of MATERIALS ("Skin", "Hair", "Shirt", ...) to linear
     RGB colours; the materials are named "<name> <material>"."""

@@ -17,7 +17,7 @@ sys.path.insert(0, str(REPO))
 from model_core import constants  # noqa: E402
 from model_core.errors import TimarError  # noqa: E402
 from timar_blender.errors import PresetError, UserError  # noqa: E402
-from timar_blender.rig import motion, preset, targets  # noqa: E402
+from timar_blender.rig import channels, motion, preset, targets  # noqa: E402
 
 RIGS = REPO / "assets" / "rigs"
 
@@ -58,19 +58,41 @@ def test_flame_preset_expands_repeat_and_correctives():
     assert p.slider_range == (-10.0, 10.0) and p.eye_bones == ["left_eye", "right_eye"]
 
 
+# the demo head's ARKit keys the demo preset drives one to one from the face frame
+DEMO_MOUTH = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft",
+              "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight", "mouthPressLeft",
+              "mouthPressRight", "mouthRollLower", "mouthRollUpper", "mouthUpperUpLeft",
+              "mouthUpperUpRight", "mouthLowerDownLeft", "mouthLowerDownRight", "cheekPuff",
+              "tongueOut")
+
+
 def test_demo_preset_values_follow_the_json_formula():
-    """MouthOpen = clamp(0.35 * exp1 + 2.0 * jaw_x, 0, 1), Smile = 0.05 + 0.45 exp2 - 0.15 exp3."""
+    """The mouth: each ARKit key = its face-frame channel clamped to 0..1; Smile = 0.05 +
+    0.45 exp2 - 0.15 exp3, BrowUp/BrowFrown from FLAME; the jaw only by the jawOpen key (no
+    jaw bone, no MouthOpen: the mouth would open twice and jawOpen + mouthClose not seal)."""
     data = json.loads((RIGS / "timar_demo.json").read_text())
     p = preset.get_preset("timar_demo")
     rng = np.random.default_rng(3)
-    m = rng.normal(0, 0.5, size=(40, 56)).astype(np.float32)
+    m = rng.normal(0, 0.5, size=(40, channels.CHANNEL_DIM)).astype(np.float32)
+    m[:, channels.ARKIT] = rng.uniform(-0.3, 1.3, size=(40, channels.ARKIT.stop - channels.ARKIT.start))
     values = targets.shape_values(p, m)
-    assert set(values) == {e["name"] for e in data["shape_keys"]}
-    mouth = np.clip(0.35 * m[:, 0] + 2.0 * m[:, 50], 0, 1)
+    assert set(values) == {e["name"] for e in data["shape_keys"]} \
+        == set(DEMO_MOUTH) | {"Smile", "BrowUp", "BrowFrown"}
+    for name in DEMO_MOUTH:
+        assert np.allclose(values[name], np.clip(m[:, channels.channel_index(name)], 0, 1), atol=1e-6)
+        assert values[name].min() == 0.0 and values[name].max() == 1.0   # clamped
     smile = np.clip(0.05 + 0.45 * m[:, 1] - 0.15 * m[:, 2], 0, 1)
-    assert np.allclose(values["MouthOpen"], mouth, atol=1e-6)
     assert np.allclose(values["Smile"], smile, atol=1e-6)
-    assert values["MouthOpen"].min() == 0.0 and values["MouthOpen"].max() == 1.0   # clamped
+    assert np.allclose(values["BrowUp"], np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-6)
+    assert {b.name: b.source for b in p.bones} == {"neck": constants.NECK}
+    assert p.blink_keys == ["Blink"] and p.eye_bones == ["eye_L", "eye_R"]
+    assert "MouthOpen" not in values and "Pucker" not in values
+    # FLAME alone (a model without a mouth head): the jaw opens by the jawOpen key, as
+    # face_from_flame implies it (0 at 0.04 rad, 1 at 0.34 rad); the lips have no closure
+    flame = np.zeros((3, 56), np.float32)
+    flame[:, 50] = (0.0, 0.19, 0.5)
+    v = targets.shape_values(p, flame)
+    assert np.allclose(v["jawOpen"], (0.0, 0.5, 1.0), atol=1e-6) and np.all(v["mouthClose"] == 0)
 
 
 def test_targets_keep_only_what_the_head_has():

@@ -21,7 +21,7 @@ bpy = pytest.importorskip("bpy")
 from timar_blender import scene_setup, sequencer  # noqa: E402
 from timar_blender.core import assets as core_assets  # noqa: E402
 from timar_blender.errors import PresetError, RigError  # noqa: E402
-from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402,F401
+from timar_blender.rig import channels as rig_channels, fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402,F401
 from timar_blender.rig import take as rig_take, targets as rig_targets  # noqa: E402,F401
 from timar_blender.rig.head import resolve_head  # noqa: E402,F401
 from timar_blender.testing import synthetic_motion  # noqa: E402
@@ -39,6 +39,14 @@ def scene():
 @pytest.fixture
 def demo(scene):
     return scene_setup.add_demo_heads(scene)
+
+
+# the demo head's ARKit keys the demo preset drives one to one from the face frame
+DEMO_MOUTH = ("jawOpen", "mouthClose", "mouthFunnel", "mouthPucker", "mouthSmileLeft",
+              "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight", "mouthPressLeft",
+              "mouthPressRight", "mouthRollLower", "mouthRollUpper", "mouthUpperUpLeft",
+              "mouthUpperUpRight", "mouthLowerDownLeft", "mouthLowerDownRight", "cheekPuff",
+              "tongueOut")
 
 
 def keys_of(action_name, path, index=0):
@@ -127,12 +135,17 @@ def test_presets_parse_and_reject_bad_files(tmp_path):
 # ---------------------------------------------------------------- writing keys
 
 def test_demo_heads_take_matches_preset(scene, demo):
+    """The demo preset: the mouth is the face frame's ARKit channels on the head's ARKit keys
+    one to one (the jaw dial scales jawOpen), the jaw opens by the jawOpen key alone (its bone
+    is not keyed), Smile and the brows come from FLAME, the neck bone turns, Blink blinks."""
     head_a, head_b = demo
     assert head_a.name == "TIMAR A" and head_a.parent.type == 'ARMATURE'
     assert scene.camera is not None
     preset = rig_preset.get_preset("timar_demo")
     motion = synthetic_motion(80, seed=2)
-    w = rig_take.write_take(head_a, motion, preset, start_frame=11, smoothing=0.0, intensity_jaw=0.5)
+    face = np.random.default_rng(2).uniform(0, 1, (80, rig_channels.FACE_DIM)).astype(np.float32)
+    w = rig_take.write_take(head_a, motion, preset, start_frame=11, smoothing=0.0,
+                            intensity_jaw=0.5, face=face)
     assert w.take_name == "TIMAR A take 1"
     assert w.action_names == ["TIMAR A take 1", "TIMAR A take 1 shapes"]
     m = flame_motion.prepare_motion(motion, 1.0, 0.5, 1.0, 0.0)
@@ -140,24 +153,38 @@ def test_demo_heads_take_matches_preset(scene, demo):
     assert len(frames) == 80 and frames[0] == 11 and frames[-1] == 90
     expected = np.clip(0.05 + 0.45 * m[:, 1] - 0.15 * m[:, 2], 0, 1)
     assert np.allclose(vals, expected, atol=1e-6)
-    quat = rig_targets.bone_quaternions(preset, m)["jaw"]
+    mouth = {}
+    for key in DEMO_MOUTH:
+        want = face[:, rig_channels.channel_index(key) - rig_channels.ARKIT_START]
+        mouth[key] = want * (0.5 if key == "jawOpen" else 1.0)
+        assert np.allclose(keys_of(w.key_action, f'key_blocks["{key}"].value')[1], mouth[key],
+                           atol=1e-6), key
+    arm = fcurves.action_fcurves(bpy.data.actions[w.arm_action])
+    assert fcurves.read_keys(arm, 'pose.bones["jaw"].rotation_quaternion', 0) is None
+    assert fcurves.read_keys(fcurves.action_fcurves(bpy.data.actions[w.key_action]),
+                             'key_blocks["MouthOpen"].value') is None
+    quat = rig_targets.bone_quaternions(preset, m)["neck"]
     for i in range(4):
-        _, q = keys_of(w.arm_action, 'pose.bones["jaw"].rotation_quaternion', i)
+        _, q = keys_of(w.arm_action, 'pose.bones["neck"].rotation_quaternion', i)
         assert np.allclose(q, quat[:, i], atol=1e-6)
     _, blink = keys_of(w.key_action, 'key_blocks["Blink"].value')
     assert blink.max() == pytest.approx(1.0)
-    # the keys play: the evaluated jaw follows, and the mouth opens with the jaw
+    # the keys play: the evaluated neck and keys follow, the jaw bone stays at rest
     scene.frame_set(11 + 40)
-    pb = head_a.parent.pose.bones["jaw"]
-    assert pb.rotation_mode == 'QUATERNION'
-    assert np.allclose(tuple(pb.rotation_quaternion), quat[40], atol=1e-5)
-    assert head_a.data.shape_keys.key_blocks["Smile"].value == pytest.approx(expected[40], abs=1e-5)
+    kb = head_a.data.shape_keys.key_blocks
+    assert np.allclose(tuple(head_a.parent.pose.bones["neck"].rotation_quaternion), quat[40], atol=1e-5)
+    assert np.allclose(tuple(head_a.parent.pose.bones["jaw"].rotation_quaternion), (1, 0, 0, 0))
+    assert kb["Smile"].value == pytest.approx(expected[40], abs=1e-5)
+    assert kb["jawOpen"].value == pytest.approx(mouth["jawOpen"][40], abs=1e-5)
+    assert kb["mouthPucker"].value == pytest.approx(mouth["mouthPucker"][40], abs=1e-5)
 
 
 def test_jaw_rotation_moves_the_chin_down(scene, demo):
+    """A FLAME-only take (no face frames): the FLAME jaw implies jawOpen, whose key drops
+    the chin."""
     head = demo[0]
     motion = np.zeros((3, 56), np.float32)
-    motion[2, 50] = 0.3         # FLAME jaw opens about +X
+    motion[2, 50] = 0.3         # FLAME jaw opens about +X: jawOpen (0.3 - 0.04) / 0.30
     rig_take.write_take(head, motion, rig_preset.get_preset("timar_demo"), 1, blinks=False)
     gi = head.vertex_groups["jaw"].index
     chin = [v.index for v in head.data.vertices
@@ -170,6 +197,7 @@ def test_jaw_rotation_moves_the_chin_down(scene, demo):
     scene.frame_set(1)
     closed = chin_z()
     scene.frame_set(3)
+    assert head.data.shape_keys.key_blocks["jawOpen"].value == pytest.approx(0.26 / 0.30, abs=1e-5)
     assert chin_z() < closed - 0.005
 
 

@@ -21,11 +21,11 @@ bpy = pytest.importorskip("bpy")
 
 from mathutils.kdtree import KDTree  # noqa: E402
 
-from model_core.face.channels import ARKIT_NAMES, JAW_OPEN_RANGE_RAD  # noqa: E402
+from model_core.face.channels import ARKIT_INDEX, ARKIT_NAMES, FACE_DIM, JAW_OPEN_RANGE_RAD  # noqa: E402
 from timar_blender import demo_face, demo_head, scene_setup  # noqa: E402
 from timar_blender.batch.dialogue import _preset  # noqa: E402
 from timar_blender.batch.manifest import DialogueSpec  # noqa: E402
-from timar_blender.rig import preset as rig_preset, targets as rig_targets  # noqa: E402
+from timar_blender.rig import fcurves, take as rig_take  # noqa: E402
 
 MOUTH = ("lip_upper", "lip_lower", "mouth", "tongue", "head")   # what a mouth key may move
 # key -> the parts it may move (every key must move some of them)
@@ -271,34 +271,37 @@ def test_a_template_of_demo_heads_still_gets_the_demo_preset():
     bpy.ops.wm.read_homefile(use_empty=True)
 
 
-def test_mouth_close_seals_the_lips_over_the_jaw_bone_too():
-    """A rig may open the jaw with its bone (the FLAME jaw through the timar_demo preset's
-    mapping) instead of the jawOpen key: mouthClose still brings the lips (nearly) together."""
+def test_a_demo_take_seals_the_lips_on_pp_by_the_keys_alone(head):
+    """Through the timar_demo preset and the take writer: an open vowel's face frame parts
+    the lips, a bilabial's (jawOpen = mouthClose, pressed) seals them again as at rest, and
+    the jaw bone is never keyed (it would open the mouth a second time, under the seal)."""
     bpy.ops.wm.read_homefile(use_empty=True)
-    obj, rig = demo_head.build_demo_head("TIMAR A", bpy.context.scene.collection,
-                                         bpy.context.view_layer)
-    _, ranges, _ = demo_head._build_mesh("scratch", {})
-    preset = rig_preset.get_preset("timar_demo")
-    jaw_scale = next(b.scale for b in preset.bones if b.name == "jaw")
-    motion = np.zeros((1, 56), np.float32)
-    motion[0, 50] = demo_face.JAW_OPEN_RAD / jaw_scale        # the bone at jawOpen's angle
-    pb = rig.pose.bones["jaw"]
-    pb.rotation_mode = 'QUATERNION'
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 25, 1.0
+    obj, rig = demo_head.build_demo_head("TIMAR A", scene.collection, bpy.context.view_layer)
+    face = np.zeros((3, FACE_DIM), np.float32)
+    for frame, values in ((1, {"jawOpen": 0.6}),
+                          (2, {"jawOpen": 0.35, "mouthClose": 0.35, "mouthPressLeft": 0.3,
+                               "mouthPressRight": 0.3})):
+        for name, v in values.items():
+            face[frame, ARKIT_INDEX[name]] = v
+    motion = np.zeros((3, 56), np.float32)
+    motion[:, 50] = (0.0, 0.22, 0.145)             # the FLAME jaw the mouth head gives with it
+    w = rig_take.write_take(obj, motion, "timar_demo", 1, blinks=False, face=face)
+    assert w.arm_action is not None and not [
+        fc for fc in fcurves.action_fcurves(bpy.data.actions[w.arm_action])
+        if fc.data_path.startswith('pose.bones["jaw"]')]
 
-    def lips(jaw, close):
-        pb.rotation_quaternion = tuple(rig_targets.bone_quaternions(preset, motion * jaw)["jaw"][0])
-        obj.data.shape_keys.key_blocks["mouthClose"].value = close
+    def opening(frame):
+        scene.frame_set(frame)
         ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
-        co = np.array([v.co[:] for v in ev.data.vertices])
-        return co[ranges["lip_upper"]], co[ranges["lip_lower"]]
+        co = np.empty(len(ev.data.vertices) * 3, dtype=np.float32)
+        ev.data.vertices.foreach_get("co", co)
+        assert tuple(rig.pose.bones["jaw"].rotation_quaternion) == (1, 0, 0, 0)
+        return centre_opening(co.reshape(-1, 3).astype(np.float64), head)
 
-    def gap(a, b):
-        return np.linalg.norm(a[:, None] - b[None], axis=2).min()
-
-    W = demo_face.measure(np.array([v.co[:] for v in obj.data.vertices]), ranges).half_width
-    assert gap(*lips(0, 0)) < 0.02 * W
-    assert gap(*lips(1, 0)) > 0.8 * W
-    # exact over the jawOpen key (mouthClose's partner in ARKit); over the bone to first
-    # order in the angle: about 3 mm apart at 1/3 rad, a seam rather than an open mouth
-    assert gap(*lips(1, 1)) < 0.15 * W
+    rest, vowel, bilabial = opening(1), opening(2), opening(3)
+    W = head.face.half_width
+    assert vowel > rest + 0.4 * W                  # the jaw key parts the lips
+    assert abs(bilabial - rest) < 0.02 * W         # jawOpen + mouthClose: sealed, as at rest
     bpy.ops.wm.read_homefile(use_empty=True)

@@ -176,16 +176,23 @@ def test_generate_on_demo_heads(extension, tmp_path, tiny_checkpoint):
     rig_targets = importlib.import_module(f"{MODULE}.rig.targets")
     flame_motion = importlib.import_module(f"{MODULE}.rig.motion")
     fcurves = importlib.import_module(f"{MODULE}.rig.fcurves")
+    rig_channels = importlib.import_module(f"{MODULE}.rig.channels")
     preset = rig_preset.get_preset("timar_demo")
-    for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
-        m = flame_motion.prepare_motion(motion)
+    for label, motion, face in (("A", ref.motion_a, ref.face_a), ("B", ref.motion_b, ref.face_b)):
+        c = rig_channels.combine(flame_motion.prepare_motion(motion), face)
         fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1 shapes"])
-        frames, vals = fcurves.read_keys(fcs, 'key_blocks["MouthOpen"].value')
-        assert len(frames) == len(motion) == 50 and frames[0] == 10
-        assert np.allclose(vals, rig_targets.shape_values(preset, m)["MouthOpen"], atol=1e-5)
+        for key in ("jawOpen", "mouthClose", "mouthPucker"):    # the face frame's, one to one
+            frames, vals = fcurves.read_keys(fcs, f'key_blocks["{key}"].value')
+            assert len(frames) == len(motion) == 50 and frames[0] == 10
+            want = np.clip(c[:, rig_channels.channel_index(key)], 0, 1)
+            assert np.allclose(vals, want, atol=1e-5) and np.allclose(
+                vals, rig_targets.shape_values(preset, c)[key], atol=1e-5)
+        assert fcurves.read_keys(fcs, 'key_blocks["MouthOpen"].value') is None
         fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1"])
-        _, qx = fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1)
-        assert np.allclose(qx, rig_targets.bone_quaternions(preset, m)["jaw"][:, 1], atol=1e-5)
+        _, qx = fcurves.read_keys(fcs, 'pose.bones["neck"].rotation_quaternion', 1)
+        assert np.allclose(qx, rig_targets.bone_quaternions(preset, c)["neck"][:, 1], atol=1e-5)
+        # the jaw opens by the jawOpen key alone: its bone is not keyed
+        assert fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1) is None
 
 
 def make_fake_wheel(folder: Path, name="torch", version="2.13.0") -> Path:

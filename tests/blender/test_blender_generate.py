@@ -23,7 +23,7 @@ from timar_blender import generation, jobs, model_choice, ops_generate, prefs  #
 from timar_blender.core import TimarError  # noqa: E402
 from timar_blender.errors import GenerationError  # noqa: E402
 from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402
-from timar_blender.rig import targets as rig_targets  # noqa: E402
+from timar_blender.rig import channels as rig_channels, targets as rig_targets  # noqa: E402
 from timar_blender.testing import synthetic_motion  # noqa: E402
 
 from blender_setup import addon, demo_scene  # noqa: E402,F401
@@ -98,9 +98,13 @@ def test_generate_sync_writes_model_output(scene, audio_pair, tiny_checkpoint):
         assert len(frames) == len(motion) == 75 and frames[0] == 5
         assert np.allclose(vals, np.clip(0.4 * m[:, 4] + 0.25 * m[:, 6], 0, 1), atol=1e-5)
         quats = rig_targets.bone_quaternions(preset, m)
-        for bone, index in (("neck", 3), ("jaw", 1)):
-            got = keys(f"TIMAR {label} take 1", f'pose.bones["{bone}"].rotation_quaternion', index)
-            assert np.allclose(got[1], quats[bone][:, index], atol=1e-5), bone
+        got = keys(f"TIMAR {label} take 1", 'pose.bones["neck"].rotation_quaternion', 3)
+        assert np.allclose(got[1], quats["neck"][:, 3], atol=1e-5)
+        # the mouth: the face frame's jawOpen on the jawOpen key; no jaw bone (it would open twice)
+        assert keys(f"TIMAR {label} take 1", 'pose.bones["jaw"].rotation_quaternion', 1) is None
+        c = rig_channels.combine(m, getattr(ref, f"face_{label.lower()}"))
+        got = keys(f"TIMAR {label} take 1 shapes", 'key_blocks["jawOpen"].value')[1]
+        assert np.allclose(got, c[:, rig_channels.channel_index("jawOpen")], atol=1e-5)
     assert scene.frame_end >= 79
 
 
@@ -114,10 +118,10 @@ def test_motion_coherence_reaches_the_sampler(scene, audio_pair, tiny_checkpoint
                      mask_agent_history=True)
     plain = direct_run(tiny_checkpoint, audio_pair)
     assert not np.allclose(ref.motion_a, plain.motion_a)
-    jaw = flame_motion.prepare_motion(ref.motion_a)
-    q = rig_targets.bone_quaternions(rig_preset.get_preset("timar_demo"), jaw)["jaw"][:, 1]
-    assert np.allclose(keys("TIMAR A take 1", 'pose.bones["jaw"].rotation_quaternion', 1)[1],
-                       q, atol=1e-5)
+    c = rig_channels.combine(flame_motion.prepare_motion(ref.motion_a), ref.face_a)
+    jaw = rig_targets.shape_values(rig_preset.get_preset("timar_demo"), c)["jawOpen"]
+    assert np.allclose(keys("TIMAR A take 1 shapes", 'key_blocks["jawOpen"].value')[1],
+                       jaw, atol=1e-5)
 
 
 def test_second_run_adds_a_take_and_keeps_the_first(scene):
@@ -298,7 +302,7 @@ def test_listener_preview_from_a_live_link_take(scene, tiny_checkpoint, tmp_path
     s.speaker_b.motion_file = str(tmp_path / "b.csv")
     assert np.array_equal(ops_generate.build_job(scene, 'A').request.motion_b, converted)
     assert bpy.ops.timar.generate(target='A') == {'FINISHED'}
-    mouth = keys("TIMAR B take 2 shapes", 'key_blocks["MouthOpen"].value')[1]
+    mouth = keys("TIMAR B take 2 shapes", 'key_blocks["jawOpen"].value')[1]
     assert len(mouth) == 75 and mouth.max() > 0.05           # the take's jaw opens the mouth
     compared = 0
     for action in [a for a in bpy.data.actions if a.name.startswith("TIMAR B take 1")]:
@@ -513,12 +517,12 @@ def test_speaker_dials_rig_report_and_panel_preview(scene, audio_pair, tiny_chec
     layout = mock.MagicMock()
     ui.VIEW3D_PT_timar_speaker_a.draw(SimpleNamespace(layout=layout), bpy.context)
     labels = [c[2].get("text", "") for c in layout.mock_calls if c[0].endswith("label")]
-    assert any("of 5 shape keys" in t for t in labels), labels
+    assert "18 of 18 ARKit channels" in labels and "3 of 3 shape keys" in labels, labels
     assert any("neck/head bones neck" in t for t in labels)
     job = jobs.run_sync(ops_generate.build_job(scene))     # what Generate's execute runs
     assert job.state == "done"
     lines = job.head_summaries()                            # its INFO reports, one per head
-    assert lines[0].startswith("A: TIMAR A: 5 of 5 shape keys") and lines[1].startswith("B: ")
+    assert lines[0].startswith("A: TIMAR A: 18 of 18 ARKit channels; 3 of 3 shape keys") and lines[1].startswith("B: ")
     assert job.rig_reports["A"]["dials"]["jaw"] == 1.0 and job.rig_reports["B"]["dials"] == {
         "jaw": 0.5, "lips": 1.0, "expression": 1.0, "head": 0.0, "eyes": 1.0}
     ref = direct_run(tiny_checkpoint, audio_pair, seed=7)
@@ -526,9 +530,13 @@ def test_speaker_dials_rig_report_and_panel_preview(scene, audio_pair, tiny_chec
     for label, motion, jaw, head in (("A", ref.motion_a, 1.0, 1.0), ("B", ref.motion_b, 0.5, 0.0)):
         m = flame_motion.prepare_motion(motion, 1.0, jaw, head)
         quats = rig_targets.bone_quaternions(preset, m)
-        for bone, index in (("neck", 1), ("jaw", 1)):
-            got = keys(f"TIMAR {label} take 1", f'pose.bones["{bone}"].rotation_quaternion', index)
-            assert np.allclose(got[1], quats[bone][:, index], atol=1e-5), (label, bone)
+        got = keys(f"TIMAR {label} take 1", 'pose.bones["neck"].rotation_quaternion', 1)
+        assert np.allclose(got[1], quats["neck"][:, 1], atol=1e-5), label
+        # the jaw dial scales the face frame's jawOpen (the key that opens the demo jaw)
+        face = getattr(ref, f"face_{label.lower()}")
+        want = rig_channels.combine(motion, face)[:, rig_channels.channel_index("jawOpen")] * jaw
+        got = keys(f"TIMAR {label} take 1 shapes", 'key_blocks["jawOpen"].value')[1]
+        assert np.allclose(got, want, atol=1e-5) and (jaw == 1.0 or want.max() > 0), label
     # a preset that fits nothing is shown as refused, with what it looked for
     s.speaker_b.preset = "flame"
     layout = mock.MagicMock()

@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 bpy = pytest.importorskip("bpy")
 
 from timar_blender import jobs, model_choice, ops_generate, prefs  # noqa: E402
-from timar_blender.rig import fcurves, motion as flame_motion, preset as rig_preset, targets as rig_targets  # noqa: E402
+from timar_blender.rig import channels as rig_channels, fcurves, motion as flame_motion, preset as rig_preset, targets as rig_targets  # noqa: E402
 
 from blender_setup import addon, demo_scene  # noqa: E402,F401
 
@@ -86,12 +86,15 @@ def test_official_weights_generate_on_demo_heads(scene, official_files):
     s = scene.timar
     ref = DialogueGenerator(model, opts).run(s.speaker_a.audio, s.speaker_b.audio)
     preset = rig_preset.get_preset("timar_demo")
-    for label, motion in (("A", ref.motion_a), ("B", ref.motion_b)):
-        m = flame_motion.prepare_motion(motion)
+    for label, motion, face in (("A", ref.motion_a, ref.face_a), ("B", ref.motion_b, ref.face_b)):
+        c = rig_channels.combine(flame_motion.prepare_motion(motion), face)
         fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1 shapes"])
-        frames, vals = fcurves.read_keys(fcs, 'key_blocks["MouthOpen"].value')
+        frames, vals = fcurves.read_keys(fcs, 'key_blocks["jawOpen"].value')
         assert len(frames) == len(motion) == 75
-        assert np.allclose(vals, rig_targets.shape_values(preset, m)["MouthOpen"], atol=1e-5)
+        want = np.clip(c[:, rig_channels.channel_index("jawOpen")], 0, 1)
+        assert np.allclose(vals, want, atol=1e-5)
+        assert np.allclose(vals, rig_targets.shape_values(preset, c)["jawOpen"], atol=1e-5)
         fcs = fcurves.action_fcurves(bpy.data.actions[f"TIMAR {label} take 1"])
-        _, qx = fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1)
-        assert np.allclose(qx, rig_targets.bone_quaternions(preset, m)["jaw"][:, 1], atol=1e-5)
+        _, qx = fcurves.read_keys(fcs, 'pose.bones["neck"].rotation_quaternion', 1)
+        assert np.allclose(qx, rig_targets.bone_quaternions(preset, c)["neck"][:, 1], atol=1e-5)
+        assert fcurves.read_keys(fcs, 'pose.bones["jaw"].rotation_quaternion', 1) is None

@@ -187,19 +187,19 @@ def nla_tracks(label: str):
 
 
 def pose_over(label: str, frames) -> list:
-    """The jaw and neck rotation and the MouthOpen shape key value evaluated at frames (what
-    playback shows)."""
+    """The neck rotation and the jawOpen shape key value evaluated at frames (what playback
+    shows; the demo preset opens the jaw by that key, not by the jaw bone):
+    [frame, neck w, x, y, z, jawOpen]."""
     mesh, rig = head_parts(label)
     sc = scene()
     keep = sc.frame_current
     out = []
     for f in frames:
         sc.frame_set(int(f))
-        jaw = rig.pose.bones["jaw"].rotation_quaternion if rig else None
         neck = rig.pose.bones["neck"].rotation_quaternion if rig else None
-        kb = mesh.data.shape_keys.key_blocks.get("MouthOpen")
-        out.append([int(f)] + [round(v, 5) for v in (jaw if jaw is not None else ())] +
-                   [round(v, 5) for v in (neck if neck is not None else ())] + [round(kb.value, 5) if kb else None])
+        kb = mesh.data.shape_keys.key_blocks.get("jawOpen")
+        out.append([int(f)] + [round(v, 5) for v in (neck if neck is not None else ())]
+                   + [round(kb.value, 5) if kb else None])
     sc.frame_set(keep)
     return out
 
