@@ -19,7 +19,7 @@ import numpy as np
 
 # jawOpen = 1 is the jaw rotated by this angle, the range of FLAME's jaw between
 # jawOpen 0 and 1 (model_core.face.channels.JAW_OPEN_RANGE_RAD; the demo head rests closed).
-JAW_OPEN_RAD = 0.30
+JAW_OPEN_RAD = 0.35
 # with jawOpen = mouthClose = 1 the lips meet this share of the way down (the upper lip
 # comes down, the lower lip comes the rest of the way up)
 CLOSE_UPPER_SHARE = 0.4

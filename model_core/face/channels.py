@@ -44,11 +44,11 @@ MOUTH_CHANNELS = tuple(n for n in ARKIT_NAMES
                        if n.startswith(("jaw", "mouth", "cheek", "tongue")))
 
 # FLAME's jaw rotation about x (rad) for ARKit jawOpen 0 and 1: closed at FLAME's neutral 0
-# (a listener's jaw at 0.085 rad reads as visibly parted), fully open at 0.30. The real
+# (a listener's jaw at 0.085 rad reads as visibly parted), fully open at 0.35. The real
 # DualTalk face (speaker 2, a video fit) sits at 0.04-0.07 between words, talks around 0.16
-# and reaches 0.28 (95th percentile).
+# and reaches 0.28 (95th percentile); the teacher's stressed "aa" (jawOpen 0.6) is 0.21.
 JAW_CLOSED_RAD = 0.0
-JAW_OPEN_RANGE_RAD = 0.30
+JAW_OPEN_RANGE_RAD = 0.35
 
 
 def jaw_rad_from_open(jaw_open):

@@ -42,7 +42,7 @@ def test_dials_cover_every_channel_as_documented():
 
 def test_without_face_frames_the_face_is_what_flame_implies():
     m = np.zeros((4, 56), np.float32)
-    m[:, 50] = [0, 0.09, 0.30, 1.0]          # closed at 0 rad, fully open at 0.30
+    m[:, 50] = [0, 0.105, 0.35, 1.0]         # closed at 0 rad, fully open at 0.35
     c = channels.combine(m, None)
     assert c.shape == (4, 123)
     assert np.allclose(c[:, preset.channel_index("jawOpen")], [0, 0.3, 1, 1], atol=1e-6)

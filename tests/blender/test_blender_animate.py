@@ -20,6 +20,7 @@ bpy = pytest.importorskip("bpy")
 
 from timar_blender import scene_setup, sequencer  # noqa: E402
 from timar_blender.core import assets as core_assets  # noqa: E402
+from timar_blender.core import face_channels  # noqa: E402
 from timar_blender.errors import PresetError, RigError  # noqa: E402
 from timar_blender.rig import channels as rig_channels, fcurves, motion as flame_motion, preset as rig_preset  # noqa: E402,F401
 from timar_blender.rig import take as rig_take, targets as rig_targets  # noqa: E402,F401
@@ -326,7 +327,7 @@ def test_arkit_mesh_without_armature(scene):
     w = rig_take.write_take(mesh, motion, "arkit", 1)
     assert w.arm_action is None and w.take_name == "arkit face take 1"
     _, jaw = keys_of(w.key_action, 'key_blocks["jawOpen"].value')
-    assert np.allclose(jaw, np.clip(3.0 * motion[:, 50], 0, 1), atol=1e-6)
+    assert np.allclose(jaw, face_channels.open_from_jaw_rad(motion[:, 50]), atol=1e-6)
     _, left = keys_of(w.key_action, 'key_blocks["eyeBlinkLeft"].value')
     _, right = keys_of(w.key_action, 'key_blocks["eyeBlinkRight"].value')
     assert np.array_equal(left, right) and left.max() == pytest.approx(1.0)

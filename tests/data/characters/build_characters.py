@@ -79,6 +79,7 @@ def add_mesh(name: str, verts: np.ndarray, faces: list[list[int]],
         for key_name, delta in moving.items():
             key = obj.shape_key_add(name=key_name, from_mix=False)
             key.data.foreach_set("co", (verts + delta).astype(np.float32).ravel())
+            key.value = 0.0     # Blender 5 adds a key at 1: every key would be exported on
     return obj
 
 
