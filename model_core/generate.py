@@ -35,6 +35,7 @@ from .feature_stream import TurnFeatures
 from .flame import load_motion_npz
 from .layout import turn_ids
 from .limits import check_generation_options
+from .output_check import check_generated_motion
 from .transformer import KVCache
 from .turn_joins import SeamBlend, TurnFilter
 
@@ -363,6 +364,8 @@ class DialogueGenerator:
                 seg = given[h][t * TURN_FRAMES:(t + 1) * TURN_FRAMES]
                 out[h, :len(seg)] = seg
         n = min(TURN_FRAMES, frames - t * TURN_FRAMES)
+        for h in agents:                # what the model made, before anyone uses it
+            check_generated_motion(out[h, :n], getattr(model, "source", "in memory"), t)
         done = (t * TURN_FRAMES + n) / FPS
         return TurnResult(t, s.n_turns, t * TURN_FRAMES, out[0, :n].astype(np.float32),
                           out[1, :n].astype(np.float32), time.perf_counter() - s.start, done)

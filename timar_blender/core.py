@@ -14,11 +14,11 @@ from pathlib import Path
 PACKAGED = (Path(__file__).resolve().parent / "model_core").is_dir()
 
 if PACKAGED:
-    from .model_core import (assets, audio, audio_stream, constants, errors, flame, limits,
-                             outputs, speech_model)
+    from .model_core import (assets, audio, audio_stream, constants, errors, flame,
+                             input_files, last_resort, limits, outputs, speech_model)
 else:
     from model_core import (assets, audio, audio_stream, constants, errors, flame,  # noqa: F401
-                            limits, outputs, speech_model)
+                            input_files, last_resort, limits, outputs, speech_model)
 
 TimarError = errors.TimarError
 

@@ -39,6 +39,9 @@ def parse_motion_args(items: list[str]) -> list[tuple[str, str]]:
 
 def run(args) -> int:
     from ..flame import load_motion_npz
+    from ..outputs import check_output_file
+
+    out = check_output_file(args.out, "the plot", create_folder=False)
 
     try:
         import matplotlib
@@ -69,7 +72,11 @@ def run(args) -> int:
     if args.title:
         fig.suptitle(args.title)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=90)
-    plt.close(fig)
-    print(f"wrote {args.out}")
+    try:
+        fig.savefig(out, dpi=90)
+    except OSError as exc:
+        raise TimarError(f"cannot write {out} ({exc.strerror or exc}); choose another --out") from None
+    finally:
+        plt.close(fig)
+    print(f"wrote {out}")
     return 0

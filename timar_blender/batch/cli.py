@@ -7,7 +7,8 @@ them, the summary and the exit status (see the README's Batch rendering section)
     blender -b --python-expr "import timar_blender.batch as b, sys; sys.exit(b.main())" -- ARGS
 
 Exit status: 0 every dialogue done (or already complete), 1 some failed, 2 nothing could
-start (bad options, manifest or model)."""
+start (bad options, manifest, output folder or model), 70 an internal error (a bug: one
+line on screen, the traceback in the log file it names; the other dialogues went on)."""
 from __future__ import annotations
 
 import argparse
@@ -22,14 +23,16 @@ from ..errors import ManifestError
 from .contact import parse_contact_range
 from .dialogue import process
 from .lock import DialogueLock
-from .manifest import (check_unique, load_manifest, make_dialogue, parse_shard,
+from .manifest import (BadRow, check_unique, make_dialogue, parse_shard, read_manifest,
                        sample_dialogue, select_shard)
 from .outputs import Outputs, completion, write_json
+from .preflight import input_problems
 from .progress import BatchProgress
 from .render import ENGINES, RenderOptions, parse_resolution
 from .settings import BatchSettings
 
 PROG = "python -m timar_blender.batch"
+EXIT_INTERNAL = core.last_resort.EXIT_INTERNAL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +104,7 @@ def collect(args) -> list:
         if single:
             raise ManifestError("--name, --template, --head-a/-b and --preset are for one "
                                 "dialogue; put them in the manifest's columns")
-        return load_manifest(args.manifest)
+        return read_manifest(args.manifest)    # bad rows kept as BadRow, in their place
     if args.sample:
         d = sample_dialogue()
         if single:
@@ -147,21 +150,42 @@ def _error(msg: str) -> int:
     return 2
 
 
+def preflight(todo, progress: BatchProgress) -> dict[int, str]:
+    """Every row of the shard checked before any work (nothing opened that could block);
+    each bad row printed with all its problems. Returns {index: problem}."""
+    bad = {}
+    for index, d in todo:
+        problem = d.problem if isinstance(d, BadRow) else input_problems(d)
+        if problem:
+            bad[index] = problem
+            progress.line(f"[batch] {d.name}: cannot be made: {problem}")
+    if bad:
+        progress.line(f"[batch] {len(bad)} of {len(todo)} dialogues have bad input and will "
+                      "fail; the others go on")
+    return bad
+
+
 def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) -> int:
     """Process this shard's dialogues in order; returns the exit status."""
     todo = select_shard(dialogues, *shard)
     label = f" shard {shard[0]}/{shard[1]}" if args.shard else ""
     progress = BatchProgress(len(todo), label)
     progress.line(f"[batch{label}] {len(todo)} of {len(dialogues)} dialogues -> {settings.out}")
+    bad = preflight(todo, progress)
     if args.list:
         for index, d in todo:
-            why = completion(Outputs(settings.out, d.name), settings.describe(d), settings.render)
+            why = bad.get(index) or completion(Outputs(settings.out, d.name),
+                                               settings.describe(d), settings.render)
             progress.line(f"{index}\t{d.name}\t{'complete' if why is None else why}")
         return 0
-    settings.out.mkdir(parents=True, exist_ok=True)
-    summary, model_ready = [], False
+    summary, model_ready, internal = [], False, False
     for pos, (index, dialogue) in enumerate(todo, 1):
         progress.begin(pos, dialogue.name)
+        if index in bad:
+            progress.end("failed", 0.0, "bad input")
+            summary.append({"index": index, "name": dialogue.name, "status": "failed",
+                            "error": bad[index]})
+            continue
         reason = "forced" if args.force else completion(
             Outputs(settings.out, dialogue.name), settings.describe(dialogue), settings.render)
         if reason is None:
@@ -187,6 +211,7 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.step(f"to do: {reason}", force=True)
             start = time.monotonic()
             report = process(dialogue, settings, progress.step)
+        internal = internal or "internal_error_log" in report
         progress.end(report["status"], time.monotonic() - start, report.get("error") or "")
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})
@@ -195,7 +220,7 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
                                      "failed": progress.failed, "skipped": progress.skipped,
                                      "dialogues": summary})
     progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
-    return 1 if progress.failed else 0
+    return EXIT_INTERNAL if internal else (1 if progress.failed else 0)
 
 
 def _on_terminate(signum, _frame):
@@ -203,12 +228,24 @@ def _on_terminate(signum, _frame):
 
 
 def main(argv=None) -> int:
-    """Run the batch; ``argv`` None reads sys.argv (after '--' inside Blender)."""
+    """Run the batch; ``argv`` None reads sys.argv (after '--' inside Blender). The last
+    resort: an unexpected exception is one line on screen and status 70."""
     args = build_parser().parse_args(_argv(argv))
+    try:
+        return _main(args)
+    except Exception as exc:  # noqa: BLE001 - a bug: logged with its traceback, one line here
+        print(f"timar batch: {core.last_resort.report_internal_error(exc, 'batch')}",
+              file=sys.stderr, flush=True)
+        return EXIT_INTERNAL
+
+
+def _main(args) -> int:
     try:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
+        if not args.list:      # a file, a read-only folder, a path under a file: before any work
+            core.outputs.check_output_folder(settings.out)
     except (ValueError, core.TimarError) as exc:    # ManifestError is both
         return _error(str(exc))
     on_main = threading.current_thread() is threading.main_thread()

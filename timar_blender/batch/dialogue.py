@@ -175,7 +175,12 @@ def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
         renderer.set_movie_output(scene, str(out.mp4.resolve()))
     tmp = out.temp(out.blend)
     try:
-        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        try:
+            bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+        except RuntimeError as exc:     # Blender's way of saying the disk is full, or no access
+            why = (str(exc).strip().splitlines() or ["cannot write"])[-1]
+            raise DialogueError(f"cannot save {out.blend.name} in {out.folder} ({why}); "
+                                "free some space or choose another --out") from None
         publish(tmp, out.blend)
     finally:
         tmp.unlink(missing_ok=True)
@@ -206,6 +211,9 @@ def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report:
     scene.frame_end = start + flame_motion.scene_frame_count(frames25, fps) - 1
     scene.frame_set(start)
     p = job.progress
+    if settings.render:        # a --contact-range beyond the dialogue: refused before the save
+        contact_frames(scene.frame_start, scene.frame_end, settings.frames_step,
+                       settings.contact_range)
     report.update({
         "heads": {"A": heads[0].name, "B": heads[1].name}, "preset": preset.key,
         "takes": job.take_names, "turns": p.turns_total,
@@ -237,10 +245,10 @@ def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
         report["status"] = "ok"
     except (core.TimarError, OSError) as exc:   # a user error; or the disk (full, no access)
         report["error"] = str(exc)
-    except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in the report
-        report["error"] = f"unexpected error: {exc!r}"
+    except Exception as exc:  # noqa: BLE001 - a bug: its traceback goes to a log file
+        report["error"] = core.last_resort.report_internal_error(exc, f"batch-{dialogue.name}")
+        report["internal_error_log"] = report["error"].rpartition("details in ")[2]
         report["traceback"] = traceback.format_exc()
-        print(report["traceback"], flush=True)
     finally:
         jobs.shutdown()
     report["seconds"] = round(time.monotonic() - started, 2)
