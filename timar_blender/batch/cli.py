@@ -216,10 +216,15 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})
     name = f"batch_summary_shard{shard[0]}of{shard[1]}.json" if args.shard else "batch_summary.json"
-    write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
-                                     "failed": progress.failed, "skipped": progress.skipped,
-                                     "dialogues": summary})
-    progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
+    try:
+        write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
+                                         "failed": progress.failed, "skipped": progress.skipped,
+                                         "dialogues": summary})
+        progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
+    except OSError as exc:
+        progress.line(f"[batch{label}] finished; cannot write the summary {settings.out / name} "
+                      f"({exc.strerror or exc}); free some space")
+        return 1
     return EXIT_INTERNAL if internal else (1 if progress.failed else 0)
 
 

@@ -169,6 +169,34 @@ def _render(out: Outputs, scene, settings: BatchSettings, report: dict, step) ->
 
 
 # ------------------------------------------------------------------ one dialogue
+# Free space under which a just-saved .blend is taken as cut short by a full disk.
+MIN_FREE_AFTER_SAVE = 64 << 10
+
+
+def _check_readable_blend(path: Path, out: Outputs) -> None:
+    """On a full disk Blender 5.0 reports "Saved copy" for a file cut short (seen on a full
+    tmpfs, and the cut file still parses), which must never be published: the file is
+    flushed (a delayed ENOSPC surfaces here), the disk must not be full after the save, and
+    the file's block list must read back."""
+    try:
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        fs = os.statvfs(path)
+    except OSError as exc:
+        raise DialogueError(f"cannot save {out.blend.name} in {out.folder} "
+                            f"({exc.strerror or exc}); free some space or choose another --out") from None
+    if fs.f_bavail * fs.f_frsize < MIN_FREE_AFTER_SAVE:
+        raise DialogueError(f"cannot save {out.blend.name} in {out.folder}: the disk is full "
+                            "(the file may be cut short); free some space or choose another --out")
+    try:
+        with bpy.data.libraries.load(str(path)) as (found, _):
+            found.objects   # noqa: B018 - parsing the file is the check
+    except OSError as exc:
+        why = (str(exc).strip().splitlines() or ["unreadable"])[-1]
+        raise DialogueError(f"cannot save {out.blend.name} in {out.folder}: it was written "
+                            f"incomplete ({why}); free some space or choose another --out") from None
+
+
 def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
     renderer.configure(scene, settings.render_options)
     if bpy.app.build_options.codec_ffmpeg:
@@ -181,6 +209,7 @@ def _save_blend(out: Outputs, scene, settings: BatchSettings) -> None:
             why = (str(exc).strip().splitlines() or ["cannot write"])[-1]
             raise DialogueError(f"cannot save {out.blend.name} in {out.folder} ({why}); "
                                 "free some space or choose another --out") from None
+        _check_readable_blend(tmp, out)
         publish(tmp, out.blend)
     finally:
         tmp.unlink(missing_ok=True)
@@ -253,5 +282,10 @@ def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
         jobs.shutdown()
     report["seconds"] = round(time.monotonic() - started, 2)
     report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    write_json(out.report, report)
+    try:
+        write_json(out.report, report)
+    except OSError as exc:          # the disk filled up: say so here, the batch goes on
+        report["status"] = "failed"
+        report["error"] = (f"{report['error'] + '; ' if report['error'] else ''}cannot write "
+                           f"{out.report.name} ({exc.strerror or exc}); free some space")
     return report
