@@ -10,13 +10,27 @@ import functools
 from . import core
 
 
+def _cancelled(operator, exc: Exception) -> set:
+    operator.report({'ERROR'}, core.last_resort.report_internal_error(exc, "addon"))
+    return {'CANCELLED'}
+
+
 def guarded(method):
-    """Wrap an operator's ``execute`` or ``invoke`` with the last-resort handler."""
+    """Wrap an operator's ``execute(self, context)`` or ``invoke(self, context, event)`` with
+    the last-resort handler (Blender checks the argument count, so each keeps its own)."""
+    if method.__name__ == "invoke":
+        @functools.wraps(method)
+        def invoke(self, context, event):
+            try:
+                return method(self, context, event)
+            except Exception as exc:  # noqa: BLE001 - a bug: logged, one line for the user
+                return _cancelled(self, exc)
+        return invoke
+
     @functools.wraps(method)
-    def wrapper(self, context, *args):
+    def execute(self, context):
         try:
-            return method(self, context, *args)
+            return method(self, context)
         except Exception as exc:  # noqa: BLE001 - a bug: logged, one line for the user
-            self.report({'ERROR'}, core.last_resort.report_internal_error(exc, "addon"))
-            return {'CANCELLED'}
-    return wrapper
+            return _cancelled(self, exc)
+    return execute
