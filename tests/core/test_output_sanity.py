@@ -1,6 +1,6 @@
-"""Issue 19, class 6: output sanity. Every generated turn is checked against the FLAME
-ranges the motion-file loader already enforces (finite, |exp| <= 50, |pose| <= 3.2 rad,
-about ten times real motion) before it is handed out: a checkpoint whose weights are scaled
+"""Issue 19, class 6: output sanity. Every generated turn is checked against four times the
+FLAME ranges the motion-file loader already enforces (finite, |exp| <= 200, |pose| <= 12.8
+rad; real motion peaks at 4.3) before it is handed out: a checkpoint whose weights are scaled
 by 50 (|exp| 3e7 was written with exit 0) fails naming the checkpoint and writes nothing;
 int64 weights (loaded as zeros) are refused when loaded."""
 from __future__ import annotations
@@ -14,7 +14,8 @@ from model_core.checkpoint import load_model
 from model_core.errors import CheckpointError
 from model_core.flame import EXP_LIMIT, POSE_LIMIT
 from model_core.generate import DialogueGenerator, GenerationOptions
-from model_core.output_check import ModelOutputError, check_generated_motion
+from model_core.output_check import (GENERATED_EXP_LIMIT, GENERATED_POSE_LIMIT, ModelOutputError,
+                                     check_generated_motion)
 from model_core.testing import speech_like
 
 
@@ -32,6 +33,7 @@ def test_real_weights_generate_within_the_ranges(tiny_checkpoint, one_torch_thre
         speech_like(3, 1), speech_like(3, 2))
     for motion in (result.motion_a, result.motion_b):
         assert np.abs(motion[:, :50]).max() < EXP_LIMIT and np.abs(motion[:, 50:]).max() < POSE_LIMIT
+    assert (GENERATED_EXP_LIMIT, GENERATED_POSE_LIMIT) == (4 * EXP_LIMIT, 4 * POSE_LIMIT)
 
 
 def test_weights_scaled_by_50_fail_naming_the_checkpoint(tiny_checkpoint, tmp_path, one_torch_thread):
@@ -66,15 +68,15 @@ def test_int64_weights_are_refused_when_loaded(tiny_checkpoint, tmp_path):
 
 @pytest.mark.parametrize("value, expect", [
     (np.nan, "NaN or infinite motion at turn 3"), (np.inf, "NaN or infinite motion"),
-    (EXP_LIMIT * 1.01, "largest expression coefficient 50.5")])
+    (GENERATED_EXP_LIMIT * 1.01, "largest expression coefficient 202")])
 def test_the_check_itself(value, expect):
     motion = np.zeros((25, 56), np.float32)
     motion[3, 7] = value
     with pytest.raises(ModelOutputError, match=expect):
         check_generated_motion(motion, "ckpt.pt", 2)
     motion[3, 7] = 0
-    motion[4, 52] = POSE_LIMIT * 1.01
+    motion[4, 52] = GENERATED_POSE_LIMIT * 1.01
     with pytest.raises(ModelOutputError, match="jaw/neck rotation"):
         check_generated_motion(motion, "ckpt.pt", 2)
-    motion[4, 52] = POSE_LIMIT * 0.99
+    motion[4, 52] = GENERATED_POSE_LIMIT * 0.99
     check_generated_motion(motion, "ckpt.pt", 2)

@@ -25,7 +25,7 @@ from .dialogue import process
 from .lock import DialogueLock
 from .manifest import (BadRow, check_unique, make_dialogue, parse_shard, read_manifest,
                        sample_dialogue, select_shard)
-from .outputs import Outputs, completion, write_json
+from .outputs import REPORT_VERSION, Outputs, completion, write_json
 from .preflight import input_problems
 from .progress import BatchProgress
 from .render import ENGINES, RenderOptions, parse_resolution
@@ -150,6 +150,17 @@ def _error(msg: str) -> int:
     return 2
 
 
+def write_failed_report(settings: BatchSettings, dialogue, error: str) -> None:
+    """The report of a dialogue refused before any work (its inputs are bad)."""
+    out = Outputs(settings.out, dialogue.name)
+    try:
+        write_json(out.report, {"report_version": REPORT_VERSION, "name": dialogue.name,
+                                "status": "failed", "error": error, "warnings": [],
+                                "outputs": {}, "settings": settings.describe(dialogue)})
+    except OSError:
+        pass              # the summary still lists it; a full disk is reported there
+
+
 def preflight(todo, progress: BatchProgress) -> dict[int, str]:
     """Every row of the shard checked before any work (nothing opened that could block);
     each bad row printed with all its problems. Returns {index: problem}."""
@@ -182,9 +193,11 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
     for pos, (index, dialogue) in enumerate(todo, 1):
         progress.begin(pos, dialogue.name)
         if index in bad:
-            progress.end("failed", 0.0, "bad input")
+            progress.end("failed", 0.0, bad[index])
             summary.append({"index": index, "name": dialogue.name, "status": "failed",
                             "error": bad[index]})
+            if not isinstance(dialogue, BadRow):     # its report says why, as any failure's
+                write_failed_report(settings, dialogue, bad[index])
             continue
         reason = "forced" if args.force else completion(
             Outputs(settings.out, dialogue.name), settings.describe(dialogue), settings.render)
