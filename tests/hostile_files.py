@@ -51,7 +51,7 @@ def write_npz_bomb(path, inflated_rows: int = 17_000_000) -> Path:
 
 
 PEAK = """
-import resource, sys, time, runpy
+import resource, sys, time
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 {setup}
 start = time.perf_counter()

@@ -50,10 +50,8 @@ def test_a_manifest_with_hostile_rows_makes_the_good_ones_and_reports_every_bad_
     assert "folder.blend is a folder, not a file" in errors["folder"]
     assert "audio file not found" in errors["missing"]
     # every bad row was reported before the first dialogue started
-    first_work = log.index("good")
     for name in ("fifo", "zero", "line 5", "fast", "folder", "missing"):
-        assert log.index(f"{name}: cannot be made") < log.index("to do") , name
-    assert first_work >= 0
+        assert log.index(f"{name}: cannot be made") < log.index("to do"), name
 
 
 def test_a_fifo_checkpoint_is_refused_at_once(tmp_path):
