@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from .audio import SILENCE_PEAK
+from .audio import SILENCE_PEAK, check_audio_header, check_sample_rate
 from .constants import SAMPLE_RATE
 from .errors import AudioError
 from .resample import polyphase_taps
@@ -174,13 +174,9 @@ def open_audio(source, sample_rate: int | None = None, *, name: str = "audio",
     """Check a track (see :func:`model_core.audio.load_audio` for what is refused) in one
     pass of bounded memory and return it as an :class:`AudioStream`."""
     if isinstance(source, (str, os.PathLike)):
-        import soundfile as sf
-
         path = name = os.fspath(source)
-        if not os.path.isfile(path):
-            raise AudioError(f"audio file not found: {path}")
+        info = check_audio_header(path)
         try:
-            info = sf.info(path)
             sr, blocks = int(info.samplerate), _file_blocks(path)
             n_in, peak, finite = 0, 0.0, True
             for block in blocks():
@@ -193,7 +189,7 @@ def open_audio(source, sample_rate: int | None = None, *, name: str = "audio",
                 f"{path}: cannot decode audio ({exc}); use wav, flac, ogg or mp3") from None
     else:
         data = np.asarray(source, dtype=np.float32)
-        sr = int(sample_rate or SAMPLE_RATE)
+        sr = check_sample_rate(sample_rate or SAMPLE_RATE, name)
         if data.ndim == 2:
             data = (data.T if data.shape[0] < data.shape[1] else data).mean(axis=1)
         elif data.ndim != 1:

@@ -29,8 +29,11 @@ from .config import TimarConfig
 from .devices import resolve_device
 from .errors import CheckpointError, SpeechModelError
 from .fileio import atomic_write
+from .input_files import check_input_file
 from .model import TimarModel
-from .weights_check import check_config_size, check_finite, check_state_dict, tensor_dict
+from .model_size import check_model_size, parameter_count
+from .weights_check import (check_config_size, check_finite, check_state_dict, check_stored_size,
+                            tensor_dict)
 
 FORMAT = "timar"
 VERSION = 1
@@ -67,8 +70,7 @@ def safe_types() -> list:
 def read_checkpoint(path) -> dict:
     """Load the raw payload with ``weights_only=True``; clear errors for bad files."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
+    check_input_file(path, "checkpoint", CheckpointError, "checkpoint")
     with open(path, "rb") as fh:
         head = fh.read(2)
     is_zip = zipfile.is_zipfile(path)
@@ -96,12 +98,16 @@ def read_checkpoint(path) -> dict:
 
 def timar_payload(payload: dict, source: str) -> tuple[TimarConfig, dict, dict]:
     """(config, state dict, meta) of a payload in this project's format."""
-    if payload.get("version", 0) > VERSION:
+    version = payload.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise CheckpointError(f"{source}: its format version {version!r} is not a whole "
+                              "number; the file is damaged or not a TIMAR checkpoint")
+    if version > VERSION:
         raise CheckpointError(f"{source}: made by a newer TIMAR (format version "
-                              f"{payload['version']}); update the add-on")
+                              f"{version}); update the add-on")
     try:
         config = TimarConfig.from_dict(dict(payload["config"]))
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
         raise CheckpointError(f"{source}: invalid config in checkpoint ({exc})") from None
     state = tensor_dict(payload.get("state_dict"), source, "state_dict")
     return config, state, dict(payload.get("meta", {}))
@@ -119,7 +125,12 @@ def model_from_payload(payload: dict, source: str = "checkpoint",
         problem = f"{source}: weights do not match the TIMAR release layout"
     else:
         raise CheckpointError(f"{source}: not a TIMAR checkpoint (no 'format: timar' header)")
+    # Bounds before allocation: each field, then the model's size from the config as a
+    # whole (parameters and one turn's activations), then whether the file holds anything
+    # like that many values; only then is the model built.
     check_config_size(config, source)
+    check_model_size(config, source)
+    check_stored_size(state, parameter_count(config), source)
     try:
         model = TimarModel(config, speech_model_dir)     # bounded by check_config_size
     except SpeechModelError as exc:                      # say which weights need it
@@ -132,6 +143,7 @@ def model_from_payload(payload: dict, source: str = "checkpoint",
     if config.speech_frontend == "wav2vec2":
         meta["speech_model"] = str(model.frontend.model_dir)
     model.meta = meta
+    model.source = source          # named when its output is out of range (output_check)
     return model.eval()
 
 

@@ -7,6 +7,7 @@ import importlib
 import sys
 
 from .errors import TimarError
+from .last_resort import EXIT_INTERNAL, report_internal_error
 
 # module path, relative to this package; each defines register(subparsers).
 COMMAND_MODULES = (
@@ -51,3 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - the last resort: a bug, logged, one line
+        print(report_internal_error(exc, args.command), file=sys.stderr)
+        return EXIT_INTERNAL

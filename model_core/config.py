@@ -3,7 +3,33 @@ size presets that feed the CLI's ``--preset`` choices."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
+
+# Sizes that must be whole numbers of at least 1 (0 or less divides by zero or builds an
+# empty model); speech_feat_dim may be 0 ("derive from the front end").
+POSITIVE_INTS = ("width", "depth", "heads", "window_turns", "n_mels", "diff_width",
+                 "diff_depth", "diff_heads", "diff_train_steps", "diff_sample_steps",
+                 "diff_batch_mul")
+
+
+def _type_problem(kind: str, value) -> str | None:
+    """Why ``value`` cannot be a field annotated ``kind`` (None: it can)."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "int":
+        return None if is_int else f"must be a whole number, got {value!r}"
+    if kind == "float":
+        ok = (is_int or isinstance(value, float)) and math.isfinite(value)
+        return None if ok else f"must be a finite number, got {value!r}"
+    if kind == "str":
+        return None if isinstance(value, str) else f"must be text, got {value!r}"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"must be true or false, got {value!r}"
+    if kind.startswith("tuple"):
+        ok = isinstance(value, (list, tuple)) and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value)
+        return None if ok else f"must be a list of whole numbers, got {value!r}"
+    return None
 
 
 @dataclass
@@ -50,6 +76,14 @@ class TimarConfig:
     mouth_width: int = 128
 
     def __post_init__(self) -> None:
+        for name in POSITIVE_INTS:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+        if not isinstance(self.speech_feat_dim, int) or self.speech_feat_dim < 0:
+            raise ValueError(f"speech_feat_dim must be 0 or more, got {self.speech_feat_dim!r}")
+        if not 0.0 < self.mlp_ratio <= 64.0:
+            raise ValueError(f"mlp_ratio must be above 0 and at most 64, got {self.mlp_ratio!r}")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
         if (self.width // self.heads) % 2:
@@ -77,10 +111,20 @@ class TimarConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TimarConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
+        """A config from saved values, each checked against its field's type first (a
+        checkpoint is data from outside: ``"heads": "4"`` or ``"width": 64.5`` is refused
+        with its name, not turned into a traceback deep inside the model)."""
+        if not all(isinstance(k, str) for k in values):
+            odd = [repr(k) for k in values if not isinstance(k, str)][:4]
+            raise ValueError(f"config field names must be text, got {', '.join(odd)}")
+        kinds = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(kinds))
         if unknown:
             raise ValueError(f"unknown config fields {unknown}")
+        for name, value in values.items():
+            problem = _type_problem(kinds[name], value)
+            if problem:
+                raise ValueError(f"{name} {problem}")
         return cls(**values)
 
 

@@ -13,6 +13,8 @@ from .constants import EXP, EXP_DIM, JAW, MOTION_DIM, NECK
 from .errors import MotionFileError
 from .face.channels import ARKIT, ARKIT_NAMES, FACE_DIM, VISEME_NAMES, VISEMES
 from .fileio import atomic_write
+from .input_files import MAX_INPUT_BYTES, check_input_file
+from .npz_check import npz_members
 
 # Plausible FLAME ranges: tracked expression coefficients stay within about +-10 (the
 # DualTalk demo peaks at 4.3) and jaw and neck rotations well within a half turn. Values
@@ -20,6 +22,10 @@ from .fileio import atomic_write
 # which would drive the model's partner input far outside anything it was trained on.
 EXP_LIMIT = 50.0
 POSE_LIMIT = 3.2            # radians, about pi
+
+# An array of a motion file may inflate to at most this (four hours at 25 fps of 50
+# float64 coefficients is 288 MB); checked from the zip directory before it is read.
+MAX_MOTION_ARRAY_BYTES = 512 << 20
 
 
 def from_dualtalk(exp: np.ndarray, pose: np.ndarray) -> np.ndarray:
@@ -40,15 +46,12 @@ def to_dualtalk(motion: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def load_motion_npz(path: str | os.PathLike) -> np.ndarray:
     """Read a DualTalk/FLAME npz and return (T, 56) float32 motion, or raise MotionFileError."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise MotionFileError(f"motion file not found: {path}")
+    check_input_file(path, "motion file", MotionFileError, "motion")
+    # Sizes and dtypes from the zip directory and the .npy headers, before any array is read.
+    npz_members(path, ("exp", "pose"), min(MAX_MOTION_ARRAY_BYTES, MAX_INPUT_BYTES["motion"]),
+                MotionFileError)
     try:
         with np.load(path, allow_pickle=False) as data:
-            keys = set(data.files)
-            if not {"exp", "pose"} <= keys:
-                raise MotionFileError(
-                    f"{path}: a FLAME motion file needs arrays 'exp' (T, 50) and 'pose' (T, 6); "
-                    f"found {sorted(keys)}")
             exp, pose = data["exp"], data["pose"]
     except MotionFileError:
         raise

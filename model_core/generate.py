@@ -37,6 +37,7 @@ from .layout import turn_ids
 from .limits import check_generation_options
 from .motion_files import load_motion
 from .mouth import SILENCE_FEATURE, pad_context
+from .output_check import check_generated_motion
 from .transformer import KVCache
 from .turn_joins import SeamBlend, TurnFilter
 
@@ -376,6 +377,8 @@ class DialogueGenerator:
                 seg = given[h][t * TURN_FRAMES:(t + 1) * TURN_FRAMES]
                 out[h, :len(seg)] = seg
         n = min(TURN_FRAMES, frames - t * TURN_FRAMES)
+        for h in agents:                # what the model made, before anyone uses it
+            check_generated_motion(out[h, :n], getattr(model, "source", "in memory"), t)
         faces = [face_from_flame(out[h, :n]) if face is None or given[h] is not None
                  else face[h, :n] for h in (0, 1)]
         done = (t * TURN_FRAMES + n) / FPS

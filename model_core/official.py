@@ -123,7 +123,11 @@ def convert_release(payload: dict, source: str = "checkpoint") -> tuple[TimarCon
     The release trains on raw FLAME motion, so the normalisation buffers are the identity."""
     state, used = release_state_dict(payload, source)
     args = payload.get("args")
-    config = config_from_state_dict(state, args, source)
+    try:
+        config = config_from_state_dict(state, args, source)
+    except (ValueError, IndexError, ZeroDivisionError) as exc:   # shapes no TIMAR model has
+        raise CheckpointError(f"{source}: not a TIMAR release: its weight shapes describe no "
+                              f"TIMAR model ({exc})") from None
     state = dict(state, motion_mean=torch.zeros(MOTION_DIM), motion_std=torch.ones(MOTION_DIM))
     epoch = payload.get("epoch")
     meta = {"source": "official TIMAR release", "weights": used,

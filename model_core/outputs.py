@@ -75,3 +75,19 @@ def check_results_replaceable(paths) -> None:
             raise OutputError(f"{path} already exists and is not a TIMAR result (it {held}); "
                               "TIMAR never replaces a file it did not write: choose another "
                               "--out-dir or --name, or move the file")
+
+
+def check_output_file(path: str | os.PathLike, what: str, create_folder: bool = True) -> Path:
+    """A file name results can be written to, checked before any work: not a folder, its
+    folder a folder (created when missing and ``create_folder``). OutputError otherwise."""
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise OutputError(f"{target} is a folder; give a file name for {what} "
+                          f"(for example {target / ('out' + (target.suffix or '.pt'))})")
+    folder = target.parent
+    if not create_folder and not folder.is_dir():
+        where = "is a file" if folder.exists() else "does not exist"
+        raise OutputError(f"cannot write {what} to {target}: the folder {folder} {where}; "
+                          "create it or choose another path")
+    check_output_folder(folder)
+    return target

@@ -27,10 +27,29 @@ def tensor_dict(value, source: str, what: str) -> dict:
     if not isinstance(value, dict) or not value:
         raise CheckpointError(f"{source}: '{what}' is not a dictionary of weights "
                               f"(found {type(value).__name__}); the file is damaged or not a TIMAR checkpoint")
+    odd_keys = [repr(k) for k in value if not isinstance(k, str)]
+    if odd_keys:
+        raise CheckpointError(f"{source}: '{what}' has names that are not text ({_first(odd_keys)}); "
+                              "the file is damaged or not a TIMAR checkpoint")
     bad = [str(k) for k, v in value.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise CheckpointError(f"{source}: '{what}' holds entries that are not tensors ({_first(bad)})")
+    sparse = [k for k, v in value.items() if v.layout != torch.strided]
+    if sparse:
+        raise CheckpointError(f"{source}: '{what}' holds sparse tensors ({_first(sparse)}); "
+                              "TIMAR weights are dense: re-save them with `python -m model_core export`")
     return value
+
+
+def check_stored_size(state: dict, expected_values: int, source: str) -> None:
+    """Refuse a state dict holding far fewer values than its config's model has, before
+    that model is built: a small file cannot be the weights of a large config (only
+    tensor shapes are read, no values)."""
+    stored = sum(v.numel() for v in state.values())
+    if stored < expected_values // 2:
+        raise CheckpointError(
+            f"{source}: its config describes {expected_values:,} weights but the file holds "
+            f"{stored:,}; the config does not belong to these weights (damaged or not a TIMAR checkpoint)")
 
 
 def check_config_size(config, source: str) -> None:
@@ -56,9 +75,19 @@ def check_state_dict(expected: dict, state: dict, problem: str) -> None:
     shapes of ``expected``."""
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
-    if missing or unexpected or wrong:
+    both = sorted(set(state) & set(expected))
+    wrong = [k for k in both if state[k].shape != expected[k].shape]
+    # Integer, complex or boolean values where the model has floating point weights would be
+    # silently cast (int64 weights load as whole numbers, mostly zeros).
+    kind = [k for k in both if state[k].is_floating_point() != expected[k].is_floating_point()
+            or state[k].is_complex()]
+    # A tensor on the meta device has a shape but no values: only a model built on the meta
+    # device (a layout check) can take it.
+    empty = [k for k in both if state[k].is_meta and not expected[k].is_meta]
+    if missing or unexpected or wrong or kind or empty:
         detail = "; ".join(f"{label}: {_first(keys)}"
                            for label, keys in (("missing", missing), ("unexpected", unexpected),
-                                               ("wrong shape", wrong)) if keys)
+                                               ("wrong shape", wrong),
+                                               ("not floating point", kind),
+                                               ("no values (meta tensors)", empty)) if keys)
         raise CheckpointError(f"{problem} ({detail})")

@@ -15,11 +15,13 @@ PACKAGED = (Path(__file__).resolve().parent / "model_core").is_dir()
 
 if PACKAGED:
     from .model_core import (assets, audio, audio_stream, constants, errors, fileio, flame,
-                             limits, motion_files, outputs, paths, speech_model)
+                             input_files, last_resort, limits, motion_files, outputs, paths,
+                             speech_model)
     from .model_core.face import channels as face_channels, livelink, livelink_motion
 else:
     from model_core import (assets, audio, audio_stream, constants, errors,  # noqa: F401
-                            fileio, flame, limits, motion_files, outputs, paths, speech_model)
+                            fileio, flame, input_files, last_resort, limits, motion_files,
+                            outputs, paths, speech_model)
     from model_core.face import channels as face_channels, livelink, livelink_motion  # noqa: F401
 
 TimarError = errors.TimarError

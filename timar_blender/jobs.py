@@ -17,7 +17,7 @@ from typing import Callable
 import bpy
 import numpy as np
 
-from . import generation
+from . import core, generation
 from .core import TimarError
 from .errors import GenerationError
 from .messages import Cancelled, Failed, Finished, Message, TakeDone, TurnDone
@@ -75,10 +75,11 @@ class Job:
             raise TypeError(f"not a worker message: {msg!r}")
 
     def fail(self, message: str, trace: str | None = None) -> None:
-        """End in error; a bug's traceback goes to the console."""
-        self.state, self.error = "error", message
+        """End in error; a bug's traceback goes to a log file, named in the one-line error."""
         if trace:
-            print(trace, flush=True)
+            log = core.last_resort.write_text_log(trace, "addon")
+            message = core.last_resort.internal_error_line(message, log)
+        self.state, self.error = "error", message
 
     def fail_with(self, exc: Exception) -> None:
         """End in error from an exception raised on this side: a user error as its line,

@@ -15,6 +15,7 @@ from .rig.dials import Dials
 from .rig.head import resolve_head
 from .rig.preset import get_preset
 from .rig.take import TakeSettings
+from .operator_guard import guarded
 
 
 def _audio(sp, label: str):
@@ -117,6 +118,7 @@ class TIMAR_OT_generate(bpy.types.Operator):
             self.report({'ERROR'}, str(exc))
             return None
 
+    @guarded
     def execute(self, context):
         job = self._build(context)
         if job is None:
@@ -132,6 +134,7 @@ class TIMAR_OT_generate(bpy.types.Operator):
         self.report({'INFO'}, job.summary())
         return {'FINISHED'}
 
+    @guarded
     def invoke(self, context, _event):
         if bpy.app.background:
             return self.execute(context)
@@ -156,6 +159,7 @@ class TIMAR_OT_cancel(bpy.types.Operator):
     def poll(cls, _context):
         return jobs.is_running()
 
+    @guarded
     def execute(self, _context):
         jobs.cancel()
         return {'FINISHED'}
@@ -170,6 +174,7 @@ class TIMAR_OT_report_message(bpy.types.Operator):
     kind: StringProperty(default='INFO')
     message: StringProperty()
 
+    @guarded
     def execute(self, _context):
         self.report({self.kind if self.kind in {'INFO', 'WARNING', 'ERROR'} else 'INFO'},
                     self.message)

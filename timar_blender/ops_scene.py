@@ -6,6 +6,7 @@ import bpy
 
 from . import core, scene_setup
 from .errors import SceneSetupError
+from .operator_guard import guarded
 
 
 def sample_audio() -> tuple[str, str] | None:
@@ -21,6 +22,7 @@ class TIMAR_OT_add_demo_heads(bpy.types.Operator):
     bl_label = "Add Demo Heads"
     bl_options = {'REGISTER', 'UNDO'}
 
+    @guarded
     def execute(self, context):
         if context.mode != 'OBJECT':
             self.report({'ERROR'}, "switch to Object Mode to add the demo heads")
@@ -44,6 +46,7 @@ class TIMAR_OT_add_audio_to_sequencer(bpy.types.Operator):
     bl_label = "Add Audio to Sequencer"
     bl_options = {'REGISTER', 'UNDO'}
 
+    @guarded
     def execute(self, context):
         s = context.scene.timar
         try:

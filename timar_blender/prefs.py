@@ -14,6 +14,7 @@ import bpy
 from bpy.props import EnumProperty, StringProperty
 
 from . import installer, model_choice, torch_check, torch_plan
+from .operator_guard import guarded
 from .site_packages import add_site_packages, site_packages_dir
 
 _install: installer.PipInstall | None = None
@@ -78,6 +79,7 @@ class TIMAR_OT_install_torch(bpy.types.Operator):
         _install = installer.PipInstall(cmd, plan.env()).start()
         return _install
 
+    @guarded
     def execute(self, context):
         job = self._start(context)
         if isinstance(job, str):
@@ -94,6 +96,7 @@ class TIMAR_OT_install_torch(bpy.types.Operator):
         self.report({'ERROR'}, f"{job.phase}: " + " | ".join(job.tail(3)))
         return {'CANCELLED'}
 
+    @guarded
     def invoke(self, context, _event):
         if bpy.app.background:
             return self.execute(context)
@@ -147,6 +150,7 @@ class TIMAR_OT_check_torch(bpy.types.Operator):
     bl_idname = "timar.check_torch"
     bl_label = "Check PyTorch"
 
+    @guarded
     def execute(self, _context):
         info = torch_status(load=True)
         self.report({'INFO'}, f"PyTorch {info['version']}, CUDA {'yes' if info['cuda'] else 'no'}"
@@ -163,6 +167,7 @@ class TIMAR_OT_show_pip_log(bpy.types.Operator):
     def poll(cls, _context):
         return _install is not None
 
+    @guarded
     def execute(self, _context):
         text = bpy.data.texts.get("TIMAR pip log") or bpy.data.texts.new("TIMAR pip log")
         text.from_string(" ".join(_install.cmd) + "\n\n" + "\n".join(_install.log))

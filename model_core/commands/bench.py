@@ -10,13 +10,14 @@ import time
 import numpy as np
 import torch
 
+from ..config import PRESETS
 from ..testing import speech_like
 
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="measure generation speed")
     p.add_argument("--checkpoint", default=None, help="default: the bundled model")
-    p.add_argument("--preset", default=None,
+    p.add_argument("--preset", default=None, choices=sorted(PRESETS),
                    help="time a randomly initialised model of this preset instead")
     p.add_argument("--speech-model", default=None, metavar="DIR")
     p.add_argument("--device", default="auto")

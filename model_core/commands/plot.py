@@ -76,7 +76,11 @@ def run(args) -> int:
         fig.suptitle(args.title)
     fig.tight_layout()
     # a temporary name, then renamed: never written through a link or over an input
-    atomic_write(args.out, lambda tmp: fig.savefig(tmp, dpi=90, format="png"), suffix=".png")
-    plt.close(fig)
+    try:
+        atomic_write(args.out, lambda tmp: fig.savefig(tmp, dpi=90, format="png"), suffix=".png")
+    except OSError as exc:
+        raise TimarError(f"cannot write {args.out} ({exc.strerror or exc}); choose another --out") from None
+    finally:
+        plt.close(fig)
     print(f"wrote {args.out}")
     return 0

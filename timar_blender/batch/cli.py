@@ -7,7 +7,8 @@ them, the summary and the exit status (see the README's Batch rendering section)
     blender -b --python-expr "import timar_blender.batch as b, sys; sys.exit(b.main())" -- ARGS
 
 Exit status: 0 every dialogue done (or already complete), 1 some failed, 2 nothing could
-start (bad options, manifest or model)."""
+start (bad options, manifest, output folder or model), 70 an internal error (a bug: one
+line on screen, the traceback in the log file it names; the other dialogues went on)."""
 from __future__ import annotations
 
 import argparse
@@ -23,14 +24,16 @@ from ..errors import ManifestError
 from .contact import parse_contact_range
 from .dialogue import process
 from .lock import DialogueLock
-from .manifest import (FILE_COLUMNS, check_unique, load_manifest, make_dialogue,
-                       parse_shard, sample_dialogue, select_shard)
-from .outputs import Outputs, completion, write_json
+from .manifest import (FILE_COLUMNS, BadRow, check_unique, make_dialogue, parse_shard,
+                       read_manifest, sample_dialogue, select_shard)
+from .outputs import REPORT_VERSION, Outputs, completion, write_json
+from .preflight import input_problems
 from .progress import BatchProgress
 from .render import ENGINES, RenderOptions, parse_resolution
 from .settings import BatchSettings
 
 PROG = "python -m timar_blender.batch"
+EXIT_INTERNAL = core.last_resort.EXIT_INTERNAL
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +114,7 @@ def collect(args) -> list:
         if single or any(dials.values()):
             raise ManifestError("--name, --template, --head-a/-b, --preset and --dials-a/-b "
                                 "are for one dialogue; put them in the manifest's columns")
-        return load_manifest(args.manifest)
+        return read_manifest(args.manifest)    # bad rows kept as BadRow, in their place
     if args.sample:
         d = sample_dialogue()
         if single:
@@ -139,6 +142,7 @@ def check_files_apart(dialogues, settings: BatchSettings, manifest: str | None,
     sheet, report and lock, the summary) is any file it reads (any dialogue's audio,
     template, motion npz or mapping .json, the checkpoint, the manifest); by resolved path
     and by file identity (model_core/paths.py). Raises PathClashError naming both."""
+    dialogues = [d for d in dialogues if not isinstance(d, BadRow)]    # failed on their own
     inputs = [("the manifest", manifest), ("--checkpoint", settings.checkpoint)]
     for d in dialogues:
         inputs += [(f"dialogue '{d.name}'s {key}", getattr(d, key)) for key in FILE_COLUMNS]
@@ -181,21 +185,55 @@ def _error(msg: str) -> int:
     return 2
 
 
+def write_failed_report(settings: BatchSettings, dialogue, error: str) -> None:
+    """The report of a dialogue refused before any work (its inputs are bad)."""
+    out = Outputs(settings.out, dialogue.name)
+    try:
+        write_json(out.report, {"report_version": REPORT_VERSION, "name": dialogue.name,
+                                "status": "failed", "error": error, "warnings": [],
+                                "outputs": {}, "settings": settings.describe(dialogue)})
+    except OSError:
+        pass              # the summary still lists it; a full disk is reported there
+
+
+def preflight(todo, progress: BatchProgress) -> dict[int, str]:
+    """Every row of the shard checked before any work (nothing opened that could block);
+    each bad row printed with all its problems. Returns {index: problem}."""
+    bad = {}
+    for index, d in todo:
+        problem = d.problem if isinstance(d, BadRow) else input_problems(d)
+        if problem:
+            bad[index] = problem
+            progress.line(f"[batch] {d.name}: cannot be made: {problem}")
+    if bad:
+        progress.line(f"[batch] {len(bad)} of {len(todo)} dialogues have bad input and will "
+                      "fail; the others go on")
+    return bad
+
+
 def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) -> int:
     """Process this shard's dialogues in order; returns the exit status."""
     todo = select_shard(dialogues, *shard)
     label = f" shard {shard[0]}/{shard[1]}" if args.shard else ""
     progress = BatchProgress(len(todo), label)
     progress.line(f"[batch{label}] {len(todo)} of {len(dialogues)} dialogues -> {settings.out}")
+    bad = preflight(todo, progress)
     if args.list:
         for index, d in todo:
-            why = completion(Outputs(settings.out, d.name), settings.describe(d), settings.render)
+            why = bad.get(index) or completion(Outputs(settings.out, d.name),
+                                               settings.describe(d), settings.render)
             progress.line(f"{index}\t{d.name}\t{'complete' if why is None else why}")
         return 0
-    settings.out.mkdir(parents=True, exist_ok=True)
-    summary, model_ready = [], False
+    summary, model_ready, internal = [], False, False
     for pos, (index, dialogue) in enumerate(todo, 1):
         progress.begin(pos, dialogue.name)
+        if index in bad:
+            progress.end("failed", 0.0, bad[index])
+            summary.append({"index": index, "name": dialogue.name, "status": "failed",
+                            "error": bad[index]})
+            if not isinstance(dialogue, BadRow):     # its report says why, as any failure's
+                write_failed_report(settings, dialogue, bad[index])
+            continue
         reason = "forced" if args.force else completion(
             Outputs(settings.out, dialogue.name), settings.describe(dialogue), settings.render)
         if reason is None:
@@ -228,16 +266,22 @@ def run_all(args, dialogues, settings: BatchSettings, shard: tuple[int, int]) ->
             progress.step(f"to do: {reason}", force=True)
             start = time.monotonic()
             report = process(dialogue, settings, progress.step)
+        internal = internal or "internal_error_log" in report
         progress.end(report["status"], time.monotonic() - start,
                      report.get("error") or report.get("message") or "")
         summary.append({"index": index, "name": dialogue.name, "status": report["status"],
                         "error": report.get("error"), "seconds": report.get("seconds")})
     name = summary_name(args, shard)
-    write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
-                                     "failed": progress.failed, "skipped": progress.skipped,
-                                     "dialogues": summary})
-    progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
-    return 1 if progress.failed else 0
+    try:
+        write_json(settings.out / name, {"total": len(todo), "ok": progress.ok,
+                                         "failed": progress.failed, "skipped": progress.skipped,
+                                         "dialogues": summary})
+        progress.line(f"[batch{label}] finished; summary in {settings.out / name}")
+    except OSError as exc:
+        progress.line(f"[batch{label}] finished; cannot write the summary {settings.out / name} "
+                      f"({exc.strerror or exc}); free some space")
+        return 1
+    return EXIT_INTERNAL if internal else (1 if progress.failed else 0)
 
 
 def _on_terminate(signum, _frame):
@@ -245,12 +289,24 @@ def _on_terminate(signum, _frame):
 
 
 def main(argv=None) -> int:
-    """Run the batch; ``argv`` None reads sys.argv (after '--' inside Blender)."""
+    """Run the batch; ``argv`` None reads sys.argv (after '--' inside Blender). The last
+    resort: an unexpected exception is one line on screen and status 70."""
     args = build_parser().parse_args(_argv(argv))
+    try:
+        return _main(args)
+    except Exception as exc:  # noqa: BLE001 - a bug: logged with its traceback, one line here
+        print(f"timar batch: {core.last_resort.report_internal_error(exc, 'batch')}",
+              file=sys.stderr, flush=True)
+        return EXIT_INTERNAL
+
+
+def _main(args) -> int:
     try:
         dialogues = collect(args)
         settings = settings_from(args)
         shard = parse_shard(args.shard) if args.shard else (0, 1)
+        if not args.list:      # a file, a read-only folder, a path under a file: before any work
+            core.outputs.check_output_folder(settings.out)
         check_files_apart(dialogues, settings, args.manifest, summary_name(args, shard))
     except (ValueError, core.TimarError) as exc:    # ManifestError is both
         return _error(str(exc))

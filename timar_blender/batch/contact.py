@@ -9,6 +9,13 @@ import os
 import bpy
 import numpy as np
 
+from ..errors import DialogueError
+
+
+class ContactRangeError(DialogueError, ValueError):
+    """--contact-range names no frame of the dialogue (a user error, and a ValueError as
+    parse_contact_range's are)."""
+
 MAX_TILES = 48
 TILE_MAX_WIDTH = 480
 GAP = 4                  # pixels between tiles
@@ -37,8 +44,8 @@ def contact_frames(start: int, end: int, step: int = 0,
         return pick_frames(start, end, step)
     first, last = max(start, only[0]), min(end, only[1])
     if last < first:
-        raise ValueError(f"--contact-range {only[0]}:{only[1]} lies outside the scene's "
-                         f"frames {start}-{end}")
+        raise ContactRangeError(f"--contact-range {only[0]}:{only[1]} lies outside the scene's "
+                            f"frames {start}-{end}; choose frames within them")
     return pick_frames(first, last, step or 1)
 
 

@@ -189,16 +189,51 @@ def _write_live_link(out: Outputs, job, report: dict, temps: dict) -> None:
     report["outputs"]["live_link_csv"] = [out.live_link(label).name for label in "AB"]
 
 
+# Free space under which a just-saved .blend is taken as cut short by a full disk.
+MIN_FREE_AFTER_SAVE = 64 << 10
+
+
+def _check_readable_blend(path: Path, out: Outputs) -> None:
+    """On a full disk Blender 5.0 reports "Saved copy" for a file cut short (seen on a full
+    tmpfs, and the cut file still parses), which must never be published: the file is
+    flushed (a delayed ENOSPC surfaces here), the disk must not be full after the save, and
+    the file's block list must read back."""
+    try:
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
+        fs = os.statvfs(path)
+    except OSError as exc:
+        raise DialogueError(f"cannot save {out.blend.name} in {out.folder} "
+                            f"({exc.strerror or exc}); free some space or choose another --out") from None
+    if fs.f_bavail * fs.f_frsize < MIN_FREE_AFTER_SAVE:
+        raise DialogueError(f"cannot save {out.blend.name} in {out.folder}: the disk is full "
+                            "(the file may be cut short); free some space or choose another --out")
+    try:
+        with bpy.data.libraries.load(str(path)) as (found, _):
+            found.objects   # noqa: B018 - parsing the file is the check
+    except OSError as exc:
+        why = (str(exc).strip().splitlines() or ["unreadable"])[-1]
+        raise DialogueError(f"cannot save {out.blend.name} in {out.folder}: it was written "
+                            f"incomplete ({why}); free some space or choose another --out") from None
+
+
 def _save_blend(out: Outputs, scene, settings: BatchSettings, take: str, temps: dict) -> Path:
-    """Save the scene to a temporary .blend (added to ``temps``) and return its path."""
+    """Save the scene to a temporary .blend (added to ``temps``), check it is whole, and
+    return its path."""
     renderer.configure(scene, settings.render_options)
     if bpy.app.build_options.codec_ffmpeg:
         renderer.set_movie_output(scene, str(out.mp4.resolve()))
     scene["timar_take"] = take          # which take the .blend holds, as in the report
     tmp = temps["blend"] = out.temp("blend")
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+    try:
+        bpy.ops.wm.save_as_mainfile(filepath=str(tmp), copy=True, check_existing=False)
+    except RuntimeError as exc:     # Blender's way of saying the disk is full, or no access
+        why = (str(exc).strip().splitlines() or ["cannot write"])[-1]
+        raise DialogueError(f"cannot save {out.blend.name} in {out.folder} ({why}); "
+                            "free some space or choose another --out") from None
     if not tmp.is_file():
         raise OSError(f"{out.blend.name} was not written")
+    _check_readable_blend(tmp, out)
     return tmp
 
 
@@ -232,6 +267,9 @@ def _make(dialogue: DialogueSpec, settings: BatchSettings, out: Outputs, report:
     scene.frame_end = start + flame_motion.scene_frame_count(frames25, fps) - 1
     scene.frame_set(start)
     p = job.progress
+    if settings.render:        # a --contact-range beyond the dialogue: refused before the save
+        contact_frames(scene.frame_start, scene.frame_end, settings.frames_step,
+                       settings.contact_range)
     report.update({
         "heads": {"A": heads[0].name, "B": heads[1].name}, "preset": preset.key,
         "takes": job.take_names, "turns": p.turns_total,
@@ -293,10 +331,10 @@ def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
     except (core.TimarError, OSError) as exc:   # a user error; or the disk (full, no access)
         report["error"] = str(exc)
         _publish_lone_blend(out, temps, report, earlier)
-    except Exception as exc:  # noqa: BLE001 - a bug: keep the traceback in the report
-        report["error"] = f"unexpected error: {exc!r}"
+    except Exception as exc:  # noqa: BLE001 - a bug: its traceback goes to a log file
+        report["error"] = core.last_resort.report_internal_error(exc, f"batch-{dialogue.name}")
+        report["internal_error_log"] = report["error"].rpartition("details in ")[2]
         report["traceback"] = traceback.format_exc()
-        print(report["traceback"], flush=True)
     finally:
         jobs.shutdown()
         for tmp in temps.values():          # what was not published: the earlier set stays
@@ -308,7 +346,9 @@ def process(dialogue: DialogueSpec, settings: BatchSettings, step) -> dict:
     report["finished_at"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
         write_json(out.report, report, out.temp("report"))
-    except (core.TimarError, OSError) as exc:   # a link or folder at the report's name
-        report["error"] = report["error"] or str(exc)
+    except (core.TimarError, OSError) as exc:   # a link or folder at its name; a full disk
         report["status"] = "failed"
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        report["error"] = (f"{report['error'] + '; ' if report['error'] else ''}cannot write "
+                           f"{out.report.name} ({why}); free some space")
     return report

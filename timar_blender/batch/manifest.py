@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..core import assets, outputs
+from ..core import assets, input_files, outputs
 from ..errors import ManifestError
 from ..rig.dials import parse_dials
 
@@ -48,6 +48,18 @@ class DialogueSpec:
 
     def inputs(self) -> dict:
         return {k: getattr(self, k) for k in COLUMNS}
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A manifest row that cannot be used: where it is and why. The batch keeps it in its
+    place (shards count rows) and fails it in the summary; the other rows go on."""
+    where: str
+    problem: str
+
+    @property
+    def name(self) -> str:
+        return self.where
 
 
 def default_name(audio_a: str) -> str:
@@ -149,8 +161,23 @@ def load_manifest(path) -> list[DialogueSpec]:
     """Read a CSV or JSON manifest; raises ManifestError naming the file and listing
     every bad row (line for CSV, entry for JSON) at once."""
     path = Path(path)
+    rows = read_manifest(path)
+    problems = [f"  {r.where}: {r.problem}" for r in rows if isinstance(r, BadRow)]
+    if problems:
+        raise ManifestError(f"{path}: {len(problems)} of {len(rows)} dialogues cannot be used "
+                            "(fix them and run again; nothing was processed):\n"
+                            + "\n".join(problems))
+    return rows
+
+
+def read_manifest(path) -> list:
+    """Every row of a CSV or JSON manifest in order: a DialogueSpec, or a BadRow saying
+    where and why it cannot be used. Raises ManifestError only when the file as a whole
+    cannot be used (missing, not a manifest, no rows, two dialogues of one name)."""
+    path = Path(path)
     if not path.is_file():
         raise ManifestError(f"manifest not found: {path}")
+    input_files.check_input_file(path, "manifest", ManifestError, "manifest")
     if path.suffix.lower() == ".json":
         rows = _rows_from_json(path)
     elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
@@ -160,18 +187,14 @@ def load_manifest(path) -> list[DialogueSpec]:
     if not rows:
         raise ManifestError(f"{path}: no dialogues in the manifest")
     base = path.resolve().parent
-    dialogues, problems = [], []
+    dialogues: list = []
     for where, row in rows:
         try:
             if isinstance(row, ManifestError):
                 raise row
             dialogues.append(make_dialogue(row, base))
         except ManifestError as exc:
-            problems.append(f"  {where}: {exc}")
-    if problems:
-        raise ManifestError(f"{path}: {len(problems)} of {len(rows)} dialogues cannot be used "
-                            "(fix them and run again; nothing was processed):\n"
-                            + "\n".join(problems))
+            dialogues.append(BadRow(where, str(exc)))
     check_unique(dialogues, str(path))
     return dialogues
 
@@ -179,6 +202,8 @@ def load_manifest(path) -> list[DialogueSpec]:
 def check_unique(dialogues: list[DialogueSpec], source: str) -> None:
     seen: dict[str, int] = {}
     for i, d in enumerate(dialogues):
+        if isinstance(d, BadRow):
+            continue
         if d.name.lower() in seen:
             raise ManifestError(f"{source}: two dialogues are named '{d.name}' (entries "
                                 f"{seen[d.name.lower()] + 1} and {i + 1}); give each a unique name")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -57,13 +58,25 @@ class BatchSettings:
         return described
 
 
+# The most a re-run check hashes: the largest input of any kind (the official checkpoint is
+# 6.85 GB). Only regular files are hashed (a FIFO or /dev/zero would never end).
+MAX_HASH_BYTES = max(core.input_files.MAX_INPUT_BYTES.values())
+
+
 def content_id(path: str) -> str:
-    """A file's content hash (cached while its size and time stamp stay the same)."""
+    """A file's content hash (cached while its size and time stamp stay the same); for an
+    input that cannot be hashed (missing, not a regular file, too large, unreadable) a
+    description instead, so the dialogue is never taken for complete and nothing blocks."""
     try:
         st = os.stat(path)
     except OSError:
         return f"missing: {path}"
-    return _file_hash(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_HASH_BYTES:
+        return f"not a file of at most {MAX_HASH_BYTES >> 30} GB: {path}"
+    try:
+        return _file_hash(os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc}): {path}"
 
 
 def input_contents(dialogue: DialogueSpec) -> dict:
@@ -82,6 +95,10 @@ def input_contents(dialogue: DialogueSpec) -> dict:
 def _file_hash(path: str, _size: int, _mtime: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
+        left = _size + 1               # never more than the size it had when checked
+        for block in iter(lambda: fh.read(min(1 << 20, left)), b""):
             digest.update(block)
+            left -= len(block)
+            if left <= 0:
+                break
     return "sha256:" + digest.hexdigest()[:16]

@@ -34,12 +34,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import assets, constants
+from ..core import assets, constants, input_files
 from ..errors import PresetError
 from .channels import MOUTH_CHANNELS, channel_index  # noqa: F401 - channel_index: the public name
 from .names import BONE_CANDIDATES
 
 FRAMES = ("bone", "character")
+# A "repeat" expands one entry N times; real rigs have at most a few hundred shape keys
+# (ARKit 52, FLAME 50 + 18 correctives), so a preset asking for more is a mistake and is
+# refused before anything is expanded (3000000 repeats took 2.9 GB).
+MAX_REPEAT = 1000
+MAX_SHAPE_KEYS = 4000
 
 
 @dataclass
@@ -138,36 +143,73 @@ def _bone_target(entry: dict) -> BoneTarget:
                       float(entry.get("share", 1.0)), tuple(str(c) for c in candidates))
 
 
+def _repeat(entry: dict) -> int:
+    reps = entry.get("repeat", 0)
+    if not isinstance(reps, int) or isinstance(reps, bool) or not 0 <= reps <= MAX_REPEAT:
+        raise ValueError(f"shape key '{entry['name']}': \"repeat\" must be a whole number "
+                         f"from 0 to {MAX_REPEAT}, got {reps!r}")
+    return reps
+
+
+def _entries(data: dict, name: str) -> list[dict]:
+    """The list ``data[name]`` of JSON objects (empty when absent)."""
+    entries = data.get(name, [])
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise ValueError(f"\"{name}\" must be a list of objects")
+    return entries
+
+
+def _section(data: dict, name: str) -> dict:
+    value = data.get(name) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"\"{name}\" must be an object")
+    return value
+
+
 def parse_preset(data: dict, key: str = "custom") -> Preset:
     """Build a Preset from decoded JSON; raises ValueError on a malformed entry."""
     if not isinstance(data, dict):
         raise ValueError("the top level must be a JSON object")
     shapes = []
-    for entry in data.get("shape_keys", []):
+    for entry in _entries(data, "shape_keys"):
         if "name" not in entry:
             raise ValueError("every shape_keys entry needs a \"name\"")
-        reps = int(entry.get("repeat", 0))
+        reps = _repeat(entry)
+        if len(shapes) + max(reps, 1) > MAX_SHAPE_KEYS:
+            raise ValueError(f"more than {MAX_SHAPE_KEYS} shape keys")
         for e in ([_expand(entry, n) for n in range(1, reps + 1)] if reps else [entry]):
             shapes.append(_shape_target(e))
-    bones = [_bone_target(e) for e in data.get("bones", [])]
+    bones = [_bone_target(e) for e in _entries(data, "bones")]
     if not shapes and not bones:
         raise ValueError("the preset drives nothing: add \"shape_keys\" or \"bones\"")
     rng = data.get("slider_range")
+    if rng is not None and (not isinstance(rng, list) or len(rng) != 2):
+        raise ValueError("\"slider_range\" must be [low, high]")
     corr = data.get("correctives")
-    eyes = data.get("eyes") or {}
-    aliases = data.get("aliases") or {}
-    if not isinstance(aliases, dict) or not all(isinstance(v, list) for v in aliases.values()):
+    corr = corr.get("name") if isinstance(corr, dict) else corr
+    if corr is not None and not isinstance(corr, str):
+        raise ValueError("\"correctives\" must be a name pattern such as \"Pose{n}\"")
+    blink = _section(data, "blink").get("shape_keys", [])
+    eyes = _section(data, "eyes")
+    eye_bones = eyes.get("bones", [])
+    for name, names in (("blink", blink), ("eyes", eye_bones)):
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise ValueError(f"\"{name}\" must list names (text)")
+    aliases = _section(data, "aliases")
+    if not all(isinstance(v, list) for v in aliases.values()):
         raise ValueError("\"aliases\" must map a target name to a list of other spellings")
-    exclusive = [list(map(str, g)) for g in data.get("exclusive", [])]
+    groups = data.get("exclusive", [])
+    if not isinstance(groups, list) or not all(isinstance(g, list) for g in groups):
+        raise ValueError("\"exclusive\" must be a list of lists of group names")
+    exclusive = [list(map(str, g)) for g in groups]
     if eyes.get("frame", "bone") not in FRAMES:
         raise ValueError("eyes: frame must be \"bone\" or \"character\"")
     return Preset(
         key=key, name=str(data.get("name", key)), description=str(data.get("description", "")),
         shape_keys=shapes, bones=bones,
         slider_range=(float(rng[0]), float(rng[1])) if rng else None,
-        correctives=corr.get("name") if isinstance(corr, dict) else corr,
-        blink_keys=list((data.get("blink") or {}).get("shape_keys", [])),
-        eye_bones=list(eyes.get("bones", [])), eye_frame=eyes.get("frame", "bone"),
+        correctives=corr, blink_keys=list(blink),
+        eye_bones=list(eye_bones), eye_frame=eyes.get("frame", "bone"),
         look_keys=bool(eyes.get("look_keys", False)),
         aliases={str(k): [str(x) for x in v] for k, v in aliases.items()},
         exclusive=exclusive)
@@ -175,13 +217,15 @@ def parse_preset(data: dict, key: str = "custom") -> Preset:
 
 def load_preset_file(path: str | os.PathLike, key: str | None = None) -> Preset:
     path = Path(path)
-    if not path.is_file():
-        raise PresetError(f"rig mapping file not found: {path}")
+    input_files.check_input_file(path, "rig mapping file", PresetError, "preset")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         return parse_preset(data, key or path.stem)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, OverflowError,
+            RecursionError) as exc:       # any shape of malformed JSON, one line
         raise PresetError(f"{path.name}: invalid rig mapping ({exc})") from None
+    except OSError as exc:
+        raise PresetError(f"cannot read the rig mapping file {path} ({exc.strerror or exc})") from None
 
 
 def builtin_presets() -> dict[str, Path]:
