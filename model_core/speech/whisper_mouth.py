@@ -9,6 +9,7 @@ LIPSYNC.md) is built on first use, on the CPU.
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -23,7 +24,9 @@ FEATURE_DIM = 512            # Whisper base's width: one layer's features per fr
 
 def quantized(encoder: WhisperEncoder) -> WhisperEncoder:
     """torch's dynamic int8: Linear weights stored int8, activations quantised per call."""
-    return torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
+    with warnings.catch_warnings():     # torch 2.13 announces the quantized dtypes' retirement
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 class WhisperMouthFrontEnd:
