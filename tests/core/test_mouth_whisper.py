@@ -117,3 +117,17 @@ def test_train_mouth_on_whisper_features(tmp_path, one_torch_thread):
                           log=lambda *a: None)
     assert summary["steps"] == 3 and np.isfinite(summary["final_loss"]) and summary["examples"] == 2
     assert any(not torch.equal(before[k], v) for k, v in model.mouth.state_dict().items())
+
+
+def test_the_config_keeps_old_checkpoints_and_checks_the_whisper_window():
+    from model_core.config import TimarConfig, preset
+
+    old = preset("tiny", mouth=True).to_dict()
+    for key in ("mouth_frontend", "mouth_whisper_layer", "mouth_whisper_window"):
+        del old[key]                                   # a checkpoint saved before they existed
+    assert TimarConfig.from_dict(old).mouth_frontend == "logmel"
+    assert preset("tiny", mouth=True, mouth_frontend="whisper", mouth_whisper_window=1.28).mouth_whisper_window == 1.28
+    for bad in (dict(mouth_whisper_window=1.0), dict(mouth_whisper_window=2.01),
+                dict(mouth_whisper_layer=7), dict(mouth_frontend="wav2vec2")):
+        with pytest.raises(ValueError):
+            preset("tiny", mouth=True, **bad)
