@@ -29,6 +29,9 @@ def register(sub) -> None:
                    help="mouth heads to time side by side on the 60 s dialogue, each added "
                         "untrained to the model (its cost does not depend on its weights); "
                         "'none' for the model as loaded only")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="time the 60 s dialogue this many times per model, interleaved, and "
+                        "report the median (a shared, loaded machine)")
     p.set_defaults(func=run)
 
 
@@ -101,15 +104,20 @@ def run(args) -> int:
     for label, variant in variants:         # warm-up: the Whisper encoder is built lazily
         DialogueGenerator(variant, opts).run(a[:32000], b[:32000])
     print(f"{seconds:.0f} s dialogue, both heads, context {opts.context_turns}, {path}: wall "
-          f"time and real-time factor (RTF), features, mouth and sampling included")
+          f"time and real-time factor (RTF), features, mouth and sampling included, median of "
+          f"{max(1, args.repeats)} interleaved run(s)")
     print(f"{'model':>22} {'wall s':>8} {'RTF':>7} {'ms/turn':>8} {'x as loaded':>12}")
-    first = None
-    for label, variant in variants:
-        start = time.perf_counter()
-        result = DialogueGenerator(variant, opts).run(a, b)
-        wall = time.perf_counter() - start
-        first = wall if first is None else first
-        turns = -(-result.motion_a.shape[0] // 25)
+    walls: dict[str, list[float]] = {label: [] for label, _ in variants}
+    turns = 0
+    for _ in range(max(1, args.repeats)):          # interleaved: load changes hit all alike
+        for label, variant in variants:
+            start = time.perf_counter()
+            result = DialogueGenerator(variant, opts).run(a, b)
+            walls[label].append(time.perf_counter() - start)
+            turns = -(-result.motion_a.shape[0] // 25)
+    first = statistics.median(walls[variants[0][0]])
+    for label, _ in variants:
+        wall = statistics.median(walls[label])
         print(f"{label:>22} {wall:>8.2f} {wall / seconds:>7.3f} {1000 * wall / turns:>8.1f} "
               f"{wall / first:>12.2f}")
     return 0
