@@ -197,15 +197,15 @@ def test_a_whisper_mouth_hears_through_the_zips_weights(extension, tmp_path, mon
     import importlib
     weights = importlib.import_module(f"{MODULE}.model_core.speech.whisper_weights")
     assets = importlib.import_module(f"{MODULE}.model_core.assets")
-    testing = importlib.import_module(f"{MODULE}.model_core.testing")
+    from model_core.testing import make_tiny_checkpoint     # the repository's (not shipped)
     checkpoint = importlib.import_module(f"{MODULE}.model_core.checkpoint")
     gen_mod = importlib.import_module(f"{MODULE}.model_core.generate")
+    path = make_tiny_checkpoint(tmp_path / "whisper_mouth.pt", mouth=True, mouth_frontend="whisper")
     folder = Path(extension.__file__).parent / "assets"
     assert assets.assets_dir() == folder
     assert "Copyright (c) 2022 OpenAI" in (folder / weights.BUNDLED_LICENSE).read_text()
     monkeypatch.setattr(weights, "PACKAGES", ("no_such_whisper_part1", "no_such_whisper_part2"))
     assert weights.locate_encoder_weights(folder, 4) == folder / weights.BUNDLED_FILE
-    path = testing.make_tiny_checkpoint(tmp_path / "whisper_mouth.pt", mouth=True, mouth_frontend="whisper")
     model = checkpoint.load_model(path, device="cpu")
     audio = (0.2 * np.random.default_rng(3).standard_normal(40000)).astype(np.float32)
     result = gen_mod.DialogueGenerator(model, gen_mod.GenerationOptions(steps=2)).run(audio, audio)
