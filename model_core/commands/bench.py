@@ -28,7 +28,7 @@ def register(sub) -> None:
     p.add_argument("--mouths", default="logmel,whisper",
                    help="mouth heads to time side by side on the 60 s dialogue, each added "
                         "untrained to the model (its cost does not depend on its weights); "
-                        "'none' for the model as loaded only")
+                        "whisper@1.28: a 1.28 s Whisper window; 'none' for the model as loaded only")
     p.add_argument("--repeats", type=int, default=1,
                    help="time the 60 s dialogue this many times per model, interleaved, and "
                         "report the median (a shared, loaded machine)")
@@ -123,13 +123,20 @@ def run(args) -> int:
     return 0
 
 
-def with_mouth(model, frontend: str):
-    """``model`` with an untrained mouth head of ``frontend`` (its other weights shared)."""
+def with_mouth(model, spec: str):
+    """``model`` with an untrained mouth head of ``spec`` ("logmel", "whisper" or
+    "whisper@SECONDS"), its other weights shared."""
     import dataclasses
 
+    from ..errors import TimarError
     from ..model import TimarModel
 
-    config = dataclasses.replace(model.config, mouth=True, mouth_frontend=frontend)
+    frontend, _, window = spec.partition("@")
+    extra = {"mouth_whisper_window": float(window)} if window else {}
+    try:
+        config = dataclasses.replace(model.config, mouth=True, mouth_frontend=frontend, **extra)
+    except ValueError as exc:
+        raise TimarError(f"--mouths {spec}: {exc}") from None
     variant = TimarModel(config)
     variant.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("mouth.")},
                             strict=False)
