@@ -200,8 +200,10 @@ def test_a_whisper_mouth_hears_through_the_zips_weights(extension, tmp_path, mon
     from model_core.testing import make_tiny_checkpoint     # the repository's (not shipped)
     checkpoint = importlib.import_module(f"{MODULE}.model_core.checkpoint")
     gen_mod = importlib.import_module(f"{MODULE}.model_core.generate")
-    path = make_tiny_checkpoint(tmp_path / "whisper_mouth.pt", mouth=True, mouth_frontend="whisper")
     folder = Path(extension.__file__).parent / "assets"
+    monkeypatch.setenv("TIMAR_ASSETS", str(folder))   # the repository's core: the zip's weights too
+    path = make_tiny_checkpoint(tmp_path / "whisper_mouth.pt", mouth=True, mouth_frontend="whisper")
+    monkeypatch.delenv("TIMAR_ASSETS")
     assert assets.assets_dir() == folder
     assert "Copyright (c) 2022 OpenAI" in (folder / weights.BUNDLED_LICENSE).read_text()
     monkeypatch.setattr(weights, "PACKAGES", ("no_such_whisper_part1", "no_such_whisper_part2"))
