@@ -5,7 +5,8 @@ dist/ (``timar_blender-<version>-linux_x64.zip``, ``-windows_x64``, ``-macos_arm
 Blender's --split-platforms names). ``--platform NAME`` builds one.
 
 Each zip holds the add-on at its root, the part of model_core it imports, the assets it
-reads at run time (buildtools/runtime_files.py) and wheels/ with soundfile and its
+reads at run time (buildtools/runtime_files.py), the Whisper encoder's first four layers
+for a mouth head that hears through Whisper (buildtools/whisper_assets.py), and wheels/ with soundfile and its
 dependencies for CPython 3.11 (Blender 4.2-5.0) and 3.13 (Blender 5.1-5.2), listed in the
 zip's copy of blender_manifest.toml; so one zip installs in every supported Blender on its
 platform. The wheels are fetched once with ``pip download`` into .whl/ (buildtools/wheels.py).
@@ -25,11 +26,14 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
 from buildtools import runtime_files, wheels  # noqa: E402
+from buildtools.whisper_assets import write_whisper_assets  # noqa: E402
 
 REQUIRED = ("__init__.py", "blender_manifest.toml", "core.py", "sequencer.py",
             "torch_plan.py", "rig/take.py", "batch/__main__.py",
             "model_core/__init__.py", "model_core/generate.py",
-            "assets/rigs/flame.json", "assets/rigs/timar_demo.json")
+            "assets/rigs/flame.json", "assets/rigs/timar_demo.json",
+            "model_core/speech/whisper_mouth.py", "assets/whisper_base_encoder_l4.npz",
+            "assets/whisper_base_encoder_l4.LICENSE.txt")
 NOT_RUNTIME = ("model_core/train.py", "model_core/evaluation/", "model_core/corpus/",
                "assets/MODEL_CARD.md", "assets/readme_frame.png", "tests/", "buildtools/")
 
@@ -60,6 +64,7 @@ def stage(stage_dir: Path, manifest_text: str, wheel_files: list[Path]) -> None:
         dst = stage_dir / arc
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)
+    write_whisper_assets(ROOT, stage_dir / "assets")       # from the installed wheels
     (stage_dir / "wheels").mkdir()
     for w in wheel_files:
         shutil.copy2(w, stage_dir / "wheels" / w.name)

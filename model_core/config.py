@@ -70,10 +70,16 @@ class TimarConfig:
     train_contexts: tuple[int, ...] = (0, 1, 3, 7)   # band widths sampled in training
     normalize_motion: bool = True        # per-dim mean/std buffers, set from the training data
 
-    # Lip sync: a small network on the log-mel features that outputs ARKit-52 weights and
+    # Lip sync: a small network on speech features that outputs ARKit-52 weights and
     # viseme probabilities per frame (model_core/mouth.py); its jaw replaces the FLAME jaw.
+    # It reads the causal log-mel ("logmel") or Whisper base's encoder ("whisper": layer
+    # mouth_whisper_layer, a window of mouth_whisper_window seconds per turn ending 80 ms
+    # after it; OpenAI's weights, never stored in the checkpoint).
     mouth: bool = False
     mouth_width: int = 128
+    mouth_frontend: str = "logmel"
+    mouth_whisper_layer: int = 4
+    mouth_whisper_window: float = 2.0
 
     def __post_init__(self) -> None:
         for name in POSITIVE_INTS:
@@ -91,14 +97,21 @@ class TimarConfig:
         for name, allowed in (("attention", ("turn_causal", "full")),
                               ("positions", ("rotary", "absolute")),
                               ("head", ("diffusion", "mlp", "trajectory")),
-                              ("speech_frontend", ("logmel", "wav2vec2"))):
+                              ("speech_frontend", ("logmel", "wav2vec2")),
+                              ("mouth_frontend", ("logmel", "whisper"))):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         self.train_contexts = tuple(int(c) for c in self.train_contexts)
         if not 0 <= self.past_frames <= 25:
             raise ValueError(f"past_frames must be between 0 and 25 (one turn), got {self.past_frames}")
         if self.mouth and self.speech_frontend != "logmel":
-            raise ValueError("the mouth head reads the log-mel front end")
+            raise ValueError("the mouth head needs the log-mel front end's turn streaming")
+        if not 1 <= self.mouth_whisper_layer <= 6:
+            raise ValueError(f"mouth_whisper_layer must be 1..6 (Whisper base), got {self.mouth_whisper_layer}")
+        before = round(self.mouth_whisper_window * 16_000) - 16_000 - 1280   # less the turn, 80 ms
+        if before < 0 or before % 320 or before + 17_280 > 480_000:
+            raise ValueError("mouth_whisper_window must hold the 1 s turn and 80 ms after it, in "
+                             f"steps of 20 ms, at most 30 s (e.g. 2.0 or 1.28), got {self.mouth_whisper_window}")
         if not 0.0 < self.mask_ratio_min <= 1.0:
             raise ValueError(f"mask_ratio_min must be in (0, 1], got {self.mask_ratio_min}")
 

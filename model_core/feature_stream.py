@@ -7,6 +7,12 @@ turns before the earliest one still asked for are dropped. With the causal log-m
 end memory is flat in the dialogue's length and the features equal the whole-file ones bit
 for bit. The wav2vec2 front end of the official weights normalises by the whole file, so
 there every turn is computed up front, as the reference does.
+
+A model whose mouth head reads Whisper (``model.mouth_frontend``) gets a second stream fed
+the same audio as it is read: turn t's Whisper features are ready once the 80 ms after it
+has been read, i.e. when turn t + 1's audio is (:meth:`TurnFeatures.mouth_turns`). Both
+heads go through one encoder call per turn, and the features equal the whole-clip ones
+(``speech.whisper_stream.turn_features`` of both tracks) exactly.
 """
 from __future__ import annotations
 
@@ -26,6 +32,11 @@ class TurnFeatures:
         self.feat_dim = model.frontend.feat_dim
         self._turns: dict[int, torch.Tensor] = {}   # turn -> (2, 25, feat)
         self._next = 0                              # next turn to compute
+        mouth = getattr(model, "mouth_frontend", None)
+        self._mouth_stream = mouth.stream(2) if mouth is not None else None
+        self._mouth_dim = mouth.feat_dim if mouth is not None else 0
+        self._mouth: dict[int, torch.Tensor] = {}   # turn -> (2, <=25, mouth feat)
+        self._mouth_done = 0                        # Whisper turns emitted so far
         if hasattr(model.frontend, "stream"):
             self._live = model.frontend.stream(2, model.device)
         else:                                       # whole-file front end: all turns now
@@ -50,11 +61,46 @@ class TurnFeatures:
             if n > 0:
                 audio = torch.from_numpy(np.stack([s.read(n) for s in self.streams]))
                 feats = self._live.push(audio)                         # (2, <=25, feat)
+                self._feed_mouth(audio)
             else:                                   # a turn past the audio (rounding)
                 feats = torch.zeros(2, 0, self.feat_dim, device=self.model.device)
+            if t == self.n_turns - 1:
+                self._finish_mouth()
             self._turns[t] = torch.nn.functional.pad(
                 feats[:, :TURN_FRAMES], (0, 0, 0, TURN_FRAMES - min(TURN_FRAMES, feats.shape[1])))
             self._next += 1
+
+    def _feed_mouth(self, audio: torch.Tensor) -> None:
+        if self._mouth_stream is not None:
+            for turn in self._mouth_stream.push(audio):
+                self._mouth[self._mouth_done] = turn
+                self._mouth_done += 1
+
+    def _finish_mouth(self) -> None:
+        """The last turn: the audio after the last whole frame (never read above) and the
+        silence after the dialogue, so the last turns come out as the whole clip has them."""
+        if self._mouth_stream is None:
+            return
+        rest = self.length - self.n_turns * TURN_SAMPLES
+        if rest > 0:
+            self._feed_mouth(torch.from_numpy(np.stack([s.read(rest) for s in self.streams])))
+        for turn in self._mouth_stream.finish():
+            self._mouth[self._mouth_done] = turn
+            self._mouth_done += 1
+
+    def mouth_turns(self, first: int, stop: int) -> torch.Tensor:
+        """(2, (stop - first) * 25, mouth feat) Whisper features of turns first..stop - 1
+        (reading turn stop's audio first: the 80 ms after turn stop - 1 is in it); frames
+        past the audio's end are zeros, for the caller to mask."""
+        self._compute_to(min(stop + 1, self.n_turns))
+        for t in [t for t in self._mouth if t < first]:
+            del self._mouth[t]
+        dev = self.model.device
+        turns = []
+        for t in range(first, stop):
+            f = self._mouth.get(t, torch.zeros(2, 0, self._mouth_dim))
+            turns.append(torch.nn.functional.pad(f, (0, 0, 0, TURN_FRAMES - f.shape[1])))
+        return torch.cat(turns, 1).to(dev) if turns else torch.zeros(2, 0, self._mouth_dim, device=dev)
 
     def __getitem__(self, key) -> torch.Tensor:
         heads, turns = (key, slice(None)) if not isinstance(key, tuple) else (key[0], key[1])

@@ -387,20 +387,25 @@ class DialogueGenerator:
                           faces[0], faces[1])
 
     def _mouth(self, t: int, s: "StreamState") -> np.ndarray | None:
-        """(2, 25, 67) face frames of turn t from the mouth head, or None without one. It
-        reads the features of frames 25 t - 8 .. 25 t + 26: the next turn's first two
-        frames are the 80 ms lookahead (digital silence before the start and past the end)."""
+        """(2, 25, 67) face frames of turn t from the mouth head, or None without one. The
+        log-mel head reads the features of frames 25 t - 8 .. 25 t + 26: the next turn's
+        first two frames are the 80 ms lookahead. The Whisper head reads frames 25 t - 4 ..
+        25 t + 24 of features whose windows end 80 ms after their turn (computed when turn
+        t + 1's audio is read). Before the start and past the end: ``SILENCE_FEATURE``."""
         mouth = self.model.mouth
         if mouth is None:
             return None
-        first, stop = max(0, t - 1), min(s.n_turns, t + 2)
-        block = s.feats[:, first:stop].reshape(2, (stop - first) * TURN_FRAMES, -1)
+        first, stop = max(0, t - 1), min(s.n_turns, t + 1 + (mouth.ahead > 0))
+        if self.model.mouth_frontend is None:
+            block = s.feats[:, first:stop].reshape(2, (stop - first) * TURN_FRAMES, -1)
+        else:
+            block = s.feats.mouth_turns(first, stop)
         block = block.clone()       # past the audio's last (partial) frame: silence
         heard = math.ceil(s.feats.length / SAMPLES_PER_FRAME)
         block[:, max(0, heard - first * TURN_FRAMES):] = SILENCE_FEATURE
         at = (t - first) * TURN_FRAMES
         window = pad_context(block[:, at:at + TURN_FRAMES], block[:, :at],
-                             block[:, at + TURN_FRAMES:])
+                             block[:, at + TURN_FRAMES:], mouth.past, mouth.ahead)
         return mouth.predict(window).cpu().numpy()
 
     def _turn_tokens(self, turns: range, feats, motion, agents, users, partner_known,

@@ -12,15 +12,17 @@ import os
 import torch
 from torch import nn
 
+from .assets import assets_dir
 from .config import TimarConfig
 from .constants import MOTION_DIM, NUM_MARKERS, TOKENS_PER_TURN, TURN_FRAMES
 from .diffusion import DiffusionHead, RegressionHead
 from .errors import SpeechModelError
 from .layout import MARKER_IDS, SLOTS, attention_mask, token_times, turn_ids
 from .logmel import LogMelFrontEnd
-from .mouth import MouthHead
+from .mouth import CONTEXT_FRAMES, MouthHead
 from .trajectory import TrajectoryHead
 from .transformer import Block, KVCache, rotary_tables
+from .speech.whisper_mouth import WhisperMouthFrontEnd
 from .speech_model import SPEECH_MODEL_NAME
 from .wav2vec2 import Wav2Vec2FrontEnd
 
@@ -73,7 +75,13 @@ class TimarModel(nn.Module):
             self.diffusion_pos_embed_learned = nn.Parameter(torch.zeros(1, tokens, d))
         self.encoder_blocks = nn.ModuleList(
             Block(d, config.heads, config.mlp_ratio) for _ in range(config.depth))
-        self.mouth = MouthHead(feat_dim, config.mouth_width) if config.mouth else None
+        # A plain attribute, not a submodule: the Whisper encoder is never in the state dict.
+        self.mouth_frontend = WhisperMouthFrontEnd(config.mouth_whisper_layer, config.mouth_whisper_window,
+                                                   assets_dir()) \
+            if config.mouth and config.mouth_frontend == "whisper" else None
+        mouth_dim = self.mouth_frontend.feat_dim if self.mouth_frontend is not None else feat_dim
+        self.mouth = MouthHead(mouth_dim, config.mouth_width, *CONTEXT_FRAMES[config.mouth_frontend]) \
+            if config.mouth else None
         self.encoder_norm = nn.LayerNorm(d, eps=1e-6)
         if config.head == "trajectory":
             self.diffloss = TrajectoryHead(MOTION_DIM, d, config.diff_width, config.diff_depth,
@@ -137,6 +145,12 @@ class TimarModel(nn.Module):
     def speech_features(self, audio: torch.Tensor) -> torch.Tensor:
         """(B, N) audio at 16 kHz -> (B, ceil(N / 640), feat) frame features."""
         return self.frontend(audio.to(self.device))
+
+    def mouth_features(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, N) whole clips -> (B, ceil(N / 640), feat) features the mouth head reads."""
+        if self.mouth_frontend is None:
+            return self.speech_features(audio)
+        return self.mouth_frontend(audio).to(self.device)
 
     def embed_turns(self, user_speech, agent_speech, user_motion, agent_motion,
                     user_speech_known, user_motion_known, agent_visible,

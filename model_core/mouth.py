@@ -9,6 +9,11 @@ file, so generation's latency is one turn plus 80 ms; before the dialogue and pa
 the features are those of digital silence. Regressed, not sampled: every frame whose most
 likely viseme is PP has its lips sealed (``face.visemes.seal_lips``), so p/b/m close in
 every sample.
+
+With ``mouth_frontend = "whisper"`` the head reads Whisper base's layer-4 features
+(``speech.whisper_mouth``) instead: each turn's features come from a window that already
+ends 80 ms after the turn, so the head takes 4 frames of past and no lookahead of its own
+(a frame of the next turn would hear 1 s further). The latency is the same.
 """
 from __future__ import annotations
 
@@ -20,28 +25,41 @@ from .face.visemes import seal_lips
 
 PAST_FRAMES = 8
 LOOKAHEAD_FRAMES = 2
+# (past, lookahead) frames each mouth front end's head reads.
+CONTEXT_FRAMES = {"logmel": (PAST_FRAMES, LOOKAHEAD_FRAMES), "whisper": (4, 0)}
 # The causal log-mel of digital silence: log(1e-8) less any speech level, clamped at -12,
 # divided by 4 (logmel.LogMelStream).
 SILENCE_FEATURE = -3.0
 
 
-class MouthHead(nn.Module):
-    """(B, T + 10, feat) features -> (B, T, 67) raw outputs (ARKit logits, viseme logits);
-    three valid convolutions span exactly the 11 frames t - 8 .. t + 2."""
+def kernel_sizes(context: int) -> tuple[int, int, int]:
+    """Three valid convolutions' kernels spanning ``context`` + 1 frames: 10 -> (5, 5, 3),
+    the log-mel head's; 4 -> (3, 3, 1)."""
+    a = min((context + 2) // 3, context // 2)
+    return a + 1, a + 1, context - 2 * a + 1
 
-    def __init__(self, feat_dim: int, width: int = 128):
+
+class MouthHead(nn.Module):
+    """(B, past + T + ahead, feat) features -> (B, T, 67) raw outputs (ARKit logits, viseme
+    logits); three valid convolutions span exactly the frames t - past .. t + ahead
+    (8 and 2 for the log-mel front end: 11 frames)."""
+
+    def __init__(self, feat_dim: int, width: int = 128, past: int = PAST_FRAMES,
+                 ahead: int = LOOKAHEAD_FRAMES):
         super().__init__()
+        self.past, self.ahead = past, ahead
+        k1, k2, k3 = kernel_sizes(past + ahead)
         self.norm = nn.LayerNorm(feat_dim)
         self.project = nn.Linear(feat_dim, width)
         self.convs = nn.Sequential(
-            nn.Conv1d(width, width, 5), nn.GELU(),
-            nn.Conv1d(width, width, 5), nn.GELU(),
-            nn.Conv1d(width, width, 3), nn.GELU())
+            nn.Conv1d(width, width, k1), nn.GELU(),
+            nn.Conv1d(width, width, k2), nn.GELU(),
+            nn.Conv1d(width, width, k3), nn.GELU())
         self.out = nn.Linear(width, FACE_DIM)
 
     @property
     def context(self) -> int:
-        return PAST_FRAMES + LOOKAHEAD_FRAMES
+        return self.past + self.ahead
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
         x = nn.functional.gelu(self.project(self.norm(feats)))
@@ -50,7 +68,7 @@ class MouthHead(nn.Module):
 
     @torch.no_grad()
     def predict(self, feats: torch.Tensor) -> torch.Tensor:
-        """(B, T + 10, feat) -> (B, T, 67) face frames: ARKit weights in [0, 1], viseme
+        """(B, past + T + ahead, feat) -> (B, T, 67) face frames: ARKit weights in [0, 1], viseme
         probabilities, the lips sealed where PP is the most likely viseme."""
         raw = self(feats)
         face = torch.cat([torch.sigmoid(raw[..., :ARKIT_DIM]),
@@ -62,9 +80,12 @@ class MouthHead(nn.Module):
         return torch.from_numpy(face_np).to(face.device)
 
 
-def pad_context(feats: torch.Tensor, before: torch.Tensor | None, after: torch.Tensor | None) -> torch.Tensor:
-    """Features of the frames to predict, (B, T, feat), with the 8 frames before and the 2
-    after taken from ``before`` / ``after`` where given, digital silence elsewhere."""
+def pad_context(feats: torch.Tensor, before: torch.Tensor | None, after: torch.Tensor | None,
+                past: int = PAST_FRAMES, ahead: int = LOOKAHEAD_FRAMES) -> torch.Tensor:
+    """Features of the frames to predict, (B, T, feat), with the ``past`` frames before and
+    the ``ahead`` after taken from ``before`` / ``after`` where given, ``SILENCE_FEATURE``
+    elsewhere (digital silence for the log-mel; for any front end a constant vector, which
+    the head's LayerNorm turns into one "nothing heard" input)."""
     b, _, d = feats.shape
 
     def side(extra, n, take_last):
@@ -75,8 +96,7 @@ def pad_context(feats: torch.Tensor, before: torch.Tensor | None, after: torch.T
         fill = feats.new_full((b, n - have.shape[1], d), SILENCE_FEATURE)
         return torch.cat([fill, have], 1) if take_last else torch.cat([have, fill], 1)
 
-    return torch.cat([side(before, PAST_FRAMES, True), feats,
-                      side(after, LOOKAHEAD_FRAMES, False)], dim=1)
+    return torch.cat([side(before, past, True), feats, side(after, ahead, False)], dim=1)
 
 
 def loss(raw: torch.Tensor, target: torch.Tensor, channel_weights: torch.Tensor) -> torch.Tensor:

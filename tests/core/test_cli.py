@@ -102,6 +102,10 @@ def test_bench_prints_side_by_side_figures(tiny_checkpoint):
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "cached" in out and "recompute" in out and "real-time factor" in out
+    mouths = {line.split("mouth")[0].strip(): line.split()[-3:] for line in out.splitlines()
+              if line.strip().startswith("+ ")}
+    assert set(mouths) == {"+ logmel", "+ whisper"}            # both mouths timed side by side
+    assert all(float(v) > 0 for row in mouths.values() for v in row)
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [r[0] for r in rows[:2]] == ["0", "3"]
     assert all(float(r[1]) > 0 and float(r[2]) > 0 for r in rows[:2])
