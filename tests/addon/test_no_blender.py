@@ -63,9 +63,9 @@ def test_a_preset_maps_motion_without_blender():
         "import numpy as np, json\n"
         "from timar_blender.rig import motion, preset, targets\n"
         "p = preset.get_preset('timar_demo')\n"
-        "m = np.zeros((30, 56), np.float32); m[:, 50] = 0.19\n"
+        "m = np.zeros((30, 56), np.float32); m[:, 50] = 0.175\n"
         "m = motion.resample(motion.prepare_motion(m), 50.0)\n"
         "v = targets.shape_values(p, m)\n"
         "print(json.dumps({'frames': len(m), 'mouth': round(float(v['jawOpen'][0]), 5)}))")
     seen = json.loads(out.strip().splitlines()[-1])
-    assert seen == {"frames": 59, "mouth": 0.5}   # 29 model frames at 50 fps + 1; 0.19 rad = half open
+    assert seen == {"frames": 59, "mouth": 0.5}   # 29 model frames at 50 fps + 1; 0.175 rad = half open

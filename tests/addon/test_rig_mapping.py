@@ -88,9 +88,9 @@ def test_demo_preset_values_follow_the_json_formula():
     assert p.blink_keys == ["Blink"] and p.eye_bones == ["eye_L", "eye_R"]
     assert "MouthOpen" not in values and "Pucker" not in values
     # FLAME alone (a model without a mouth head): the jaw opens by the jawOpen key, as
-    # face_from_flame implies it (0 at 0.04 rad, 1 at 0.34 rad); the lips have no closure
+    # face_from_flame implies it (0 at 0 rad, 1 at 0.35 rad); the lips have no closure
     flame = np.zeros((3, 56), np.float32)
-    flame[:, 50] = (0.0, 0.19, 0.5)
+    flame[:, 50] = (0.0, 0.175, 0.5)
     v = targets.shape_values(p, flame)
     assert np.allclose(v["jawOpen"], (0.0, 0.5, 1.0), atol=1e-6) and np.all(v["mouthClose"] == 0)
 
