@@ -5,7 +5,9 @@ Model: ``exp ++ jaw ++ neck`` (T, 56). Note the jaw/neck order swaps.
 """
 from __future__ import annotations
 
+import contextlib
 import os
+import zipfile
 
 import numpy as np
 
@@ -100,9 +102,23 @@ def write_motion_npz(path: str | os.PathLike, motion: np.ndarray, face: np.ndarr
     path = os.fspath(path)
     if not path.endswith(".npz"):
         raise ValueError(f"a motion file's name must end in .npz: {path}")
-    # A path, not an open file: when the disk fills up, zipfile then closes its own file
-    # once, instead of failing again later when it is garbage-collected.
-    np.savez(path, exp=exp, pose=pose, **extra)
+    _write_npz(path, dict(exp=exp, pose=pose, **extra))
+
+
+def _write_npz(path: str, arrays: dict) -> None:
+    """np.savez's layout (a stored zip of .npy members). Written here because np.savez
+    leaves its zip file to the garbage collector when a write fails (a full disk), which
+    then fails again and prints "Exception ignored" after the real error."""
+    zf = zipfile.ZipFile(path, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True)
+    try:
+        for name, array in arrays.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            zf.close()          # closes the file; nothing is left for the collector
+        raise
+    zf.close()
 
 
 def save_motion_npz(path: str | os.PathLike, motion: np.ndarray) -> None:

@@ -69,10 +69,15 @@ class MouthHead(nn.Module):
     @torch.no_grad()
     def predict(self, feats: torch.Tensor) -> torch.Tensor:
         """(B, past + T + ahead, feat) -> (B, T, 67) face frames: ARKit weights in [0, 1], viseme
-        probabilities, the lips sealed where PP is the most likely viseme."""
+        probabilities, the lips sealed where PP is the most likely viseme, and the face at
+        rest where silence is: the ARKit weights scaled by min(1, 2 (1 - P(sil))), so a frame
+        the head is sure is silent has the teacher's silent target (all 0), which regression
+        alone only approaches (a listener's jaw hovered at jawOpen 0.1 over background noise)."""
         raw = self(feats)
         face = torch.cat([torch.sigmoid(raw[..., :ARKIT_DIM]),
                           torch.softmax(raw[..., ARKIT_DIM:], dim=-1)], dim=-1)
+        speech = (2.0 * (1.0 - face[..., ARKIT_DIM + VISEME_INDEX["sil"]])).clamp(max=1.0)
+        face[..., :ARKIT_DIM] *= speech[..., None]
         face_np = face.cpu().numpy()
         for b in range(face_np.shape[0]):
             pp = face_np[b, :, ARKIT_DIM:].argmax(-1) == VISEME_INDEX["PP"]

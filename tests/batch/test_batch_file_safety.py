@@ -154,10 +154,15 @@ def test_the_same_head_for_a_and_b_is_refused(capsys, tmp_path, pair):
     manifest.write_text("audio_a,audio_b,template,head_a,head_b\n"
                         f"{pair[0]},{pair[1]},t.blend,Ann,Bob\n"
                         f"{pair[0]},{pair[1]},t.blend,Ann,Ann\n")
+    # a manifest row with one head twice fails on its own, reported before any work; the
+    # other rows go on (issue 19, class 5: every bad row reported, the good ones made)
     code, log = in_process(capsys, "--manifest", manifest, "--out", tmp_path / "out")
-    assert code == 2 and "1 of 2 dialogues cannot be used" in log
-    assert "line 3: head_a and head_b are both 'Ann'" in log and "line 2" not in log
-    assert not (tmp_path / "out").exists()
+    assert code == 1 and "1 of 2 dialogues have bad input and will fail" in log
+    assert "line 3: cannot be made: head_a and head_b are both 'Ann'" in log
+    assert "line 2: cannot be made" not in log
+    summary = json.loads((tmp_path / "out" / "batch_summary.json").read_text())
+    assert [d["status"] for d in summary["dialogues"]] == ["failed", "failed"]
+    assert "both 'Ann'" in summary["dialogues"][1]["error"]
 
 
 # ----------------------------------------------------------------------- 2. only plain files of ours

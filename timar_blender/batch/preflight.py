@@ -28,7 +28,7 @@ def _check(dialogue: DialogueSpec) -> list[str]:
         attempt(core.audio.check_audio_header, getattr(dialogue, label), label)
     for label in ("motion_a", "motion_b"):
         if getattr(dialogue, label):
-            attempt(core.load_motion_npz, getattr(dialogue, label))
+            attempt(core.load_motion, getattr(dialogue, label))    # a FLAME npz or a Live Link take
     if dialogue.template:
         attempt(core.input_files.check_input_file, dialogue.template, "template",
                 core.TimarError, "template")
