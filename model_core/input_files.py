@@ -10,6 +10,7 @@ import os
 import stat
 
 from .errors import TimarError
+from .paths import file_kind
 
 GB = 1 << 30
 MB = 1 << 20
@@ -26,18 +27,6 @@ MAX_INPUT_BYTES = {
 }
 
 
-def _kind_of(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def check_input_file(path, what: str, error: type[TimarError] = TimarError,
                      kind: str | None = None) -> int:
     """Raise ``error`` unless ``path`` is an existing regular file within the size limit of
@@ -51,7 +40,7 @@ def check_input_file(path, what: str, error: type[TimarError] = TimarError,
     except OSError as exc:
         raise error(f"cannot read the {what} {path} ({exc.strerror or exc})") from None
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"{what} {path} is {_kind_of(st.st_mode)}, not a file; give a regular file")
+        raise error(f"{what} {path} is {file_kind(st.st_mode)}, not a file; give a regular file")
     limit = MAX_INPUT_BYTES.get(kind or "", None)
     if limit is not None and st.st_size > limit:
         raise error(f"{what} {path} is {st.st_size / MB:,.0f} MB, more than the "

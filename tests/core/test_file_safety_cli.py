@@ -3,6 +3,7 @@ every input by resolved path and by file identity before any work), only plain f
 ours inside the output folder are ever replaced (a link, folder or FIFO at an output name
 is refused), and a run's files appear together or the earlier ones stay byte for byte."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -176,7 +177,7 @@ def test_something_not_ours_at_an_output_name_is_refused(capsys, dialogue, tiny_
     before = snapshot(out)
     line = one_line(*generate(capsys, dialogue, tiny_checkpoint, out, "--name", "talk"))
     expect = {"symlink": "a symbolic link", "dangling_symlink": "a symbolic link",
-              "folder": "a folder", "fifo": "a named pipe (FIFO)"}[kind]
+              "folder": "a folder", "fifo": "a FIFO (named pipe)"}[kind]
     assert f"talk_speaker2.npz is {expect} where the output goes" in line
     assert snapshot(out) == before                     # nothing else written, no temporary
     assert not (tmp_path / "elsewhere.npz").exists()
@@ -232,8 +233,8 @@ def test_open_plain_file_never_follows_or_writes_through(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     flags = os.O_RDWR | os.O_CREAT
     for name, what in (("link", "a symbolic link"), ("dangling", "a symbolic link"),
-                       ("hard", "2 hard links"), ("fifo", "a named pipe")):
-        with pytest.raises(paths.UnsafeOutputError, match=what):
+                       ("hard", "2 hard links"), ("fifo", "a FIFO (named pipe)")):
+        with pytest.raises(paths.UnsafeOutputError, match=re.escape(what)):
             fileio.open_plain_file(tmp_path / name, flags)
     assert victim.read_text() == "precious" and not (tmp_path / "nowhere").exists()
     os.close(fileio.open_plain_file(tmp_path / "new", flags))
