@@ -52,8 +52,19 @@ def write_npz_bomb(path, inflated_rows: int = 17_000_000) -> Path:
 
 PEAK = """
 import resource, sys, time
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mb():
+    # this process's own high-water mark: ru_maxrss also counts the forking parent's
+    # pages (Linux keeps the pre-exec peak), so a big pytest process inflated it
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 {setup}
+before = peak_mb()          # after the imports: the growth is the call's alone
 start = time.perf_counter()
 try:
     {call}
@@ -61,7 +72,7 @@ try:
 except Exception as exc:
     outcome = type(exc).__name__ + ": " + str(exc)
 took = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+after = peak_mb()
 print(after - before, after, took)
 print(outcome.splitlines()[0] if outcome else outcome)
 """

@@ -232,8 +232,10 @@ def test_a_failed_rerun_leaves_the_earlier_set_whole(tmp_path, pair, tiny_checkp
                                ("contact", "n_contact.png"))}
     files = {n: (out / n).read_bytes() for n in ("n.blend", "n.mp4", "n_contact.png")}
 
-    # seed 5, and a render that is stopped at once (no progress within 0.01 s)
-    code, log = run_batch(*common, "--render", *SMALL, "--seed", "5", "--render-timeout", "0.01")
+    # seed 5, and a render that is stopped at once (no progress within 0.01 s; the watchdog
+    # looks once a second, so the render is made too long to be over by then)
+    code, log = run_batch(*common, "--render", "--resolution", "320x180", "--samples", "16",
+                          "--frames-step", "1", "--seed", "5", "--render-timeout", "0.01")
     assert code == 1, log
     failed = report(out, "n")
     assert failed["status"] == "failed" and failed["take"]["seed"] == 5

@@ -12,6 +12,7 @@ import torch
 
 from helpers import write_speech_pair
 from model_core import cli as cli_module
+from model_core import flame as flame_module
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,15 +52,15 @@ def test_a_failed_second_write_keeps_the_earlier_result(audio_pair, tiny_checkpo
     before = snapshot(out)
     assert sorted(before) == ["talk_speaker1.npz", "talk_speaker2.npz"]
 
-    real_savez, calls = np.savez, []
+    real_write, calls = flame_module._write_npz, []
 
-    def savez_then_full(*a, **k):
+    def write_then_full(*a, **k):
         calls.append(1)
         if len(calls) == 2:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return real_savez(*a, **k)
+        return real_write(*a, **k)
 
-    monkeypatch.setattr(np, "savez", savez_then_full)
+    monkeypatch.setattr(flame_module, "_write_npz", write_then_full)
     capsys.readouterr()
     assert cli_module.main(args + ["--seed", "7"]) == 2
     err = capsys.readouterr().err
