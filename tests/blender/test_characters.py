@@ -162,3 +162,64 @@ def test_two_imports_keep_the_file_names(scene):
     assert b.meshes["MPFB_Head"].name == "MPFB_Head.001"
     assert a.armature != b.armature and b.meshes["MPFB_Head"].parent == b.armature
     assert b.collection.name == "speaker B" and len(b.collection.objects) == 7
+
+
+# ------------------------------------------------ the real characters through the rig path
+def _face_frames(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).uniform(0, 1, size=(n, 67)).astype(np.float32)
+
+
+def _keys(writer, mesh: str, key: str) -> np.ndarray:
+    from timar_blender.rig import fcurves
+    fcs = fcurves.action_fcurves(bpy.data.actions[writer.key_actions[mesh]])
+    got = fcurves.read_keys(fcs, f'key_blocks["{key}"].value')
+    assert got is not None, f"{key} not keyed on {mesh}"
+    return got[1]
+
+
+def test_mpfb_picked_by_its_armature_keys_every_mesh_and_turns_the_head(scene):
+    """Issue 18 on a real character: picking the armature keys the face (not an eye), every
+    mesh with ARKit keys gets the same values, the mouth is ARKit's alone (visemes untouched),
+    the Mixamo neck and head bones rotate, and the report says so."""
+    from timar_blender.rig import fcurves, take as rig_take
+    from timar_blender.testing import synthetic_motion
+    from model_core.face.channels import ARKIT_INDEX
+    scene.render.fps, scene.render.fps_base = 25, 1.0     # keys frame for frame
+    ch = import_character("mpfb")
+    motion, face = synthetic_motion(50, 2), _face_frames(50, 1)
+    w = rig_take.write_take(ch.armature, motion, "arkit", 1, face=face, blinks=False)
+    assert w.mesh_name == "MPFB_Head"
+    assert set(w.key_actions) == set(ch.meshes)             # all six meshes carry mapped keys
+    jaw = face[:, ARKIT_INDEX["jawOpen"]]
+    for mesh in ("MPFB_Head", "MPFB_Teeth", "MPFB_Tongue"):
+        assert np.allclose(_keys(w, mesh, "jawOpen"), jaw, atol=1e-6)
+    assert np.allclose(_keys(w, "MPFB_Tongue", "tongueOut"), face[:, ARKIT_INDEX["tongueOut"]],
+                       atol=1e-6)
+    head_fcs = fcurves.action_fcurves(bpy.data.actions[w.key_actions["MPFB_Head"]])
+    assert head_fcs.find('key_blocks["viseme_aa"].value') is None    # one mouth, not two
+    report = w.rig_report
+    assert report["bones"]["head_motion"] == ["mixamorig:Neck", "mixamorig:Head"]
+    assert report["channels"]["ARKit"]["keyed"] >= 51 and report["warnings"] == []
+    arm_fcs = fcurves.action_fcurves(bpy.data.actions[w.arm_action])
+    _, qx = fcurves.read_keys(arm_fcs, 'pose.bones["mixamorig:Head"].rotation_quaternion', 1)
+    assert np.ptp(qx) > 1e-3                                  # the head moves
+
+
+def test_ict_face_keys_its_teeth_and_gums_and_warns_that_nothing_turns_the_head(scene):
+    """ICT-FaceKit spells sides _L/_R and has no bones: picked by its collection (a bone-less
+    character has no armature or parent to gather its meshes), its keys match under that
+    spelling, the teeth and gums follow the face, and the run warns that head motion was not
+    keyed."""
+    from timar_blender.rig import take as rig_take
+    from timar_blender.testing import synthetic_motion
+    from model_core.face.channels import ARKIT_INDEX
+    scene.render.fps, scene.render.fps_base = 25, 1.0
+    ch = import_character("ict")
+    motion, face = synthetic_motion(40, 3), _face_frames(40, 2)
+    pick = ch.meshes["Face"].users_collection[0]
+    w = rig_take.write_take(pick, motion, "arkit", 1, face=face, blinks=False)
+    assert w.mesh_name == "Face" and {"Face", "Teeth", "GumsTongue"} <= set(w.key_actions)
+    assert np.allclose(_keys(w, "Face", "eyeBlink_L"), face[:, ARKIT_INDEX["eyeBlinkLeft"]],
+                       atol=1e-6)
+    assert np.allclose(_keys(w, "Teeth", "jawOpen"), face[:, ARKIT_INDEX["jawOpen"]], atol=1e-6)
+    assert any("head" in warning for warning in w.rig_report["warnings"])
