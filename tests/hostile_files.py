@@ -50,8 +50,8 @@ def write_npz_bomb(path, inflated_rows: int = 17_000_000) -> Path:
     return Path(path)
 
 
-PEAK = """
-import resource, sys, time
+PEAK_MB = """
+import resource
 def peak_mb():
     # this process's own high-water mark: ru_maxrss also counts the forking parent's
     # pages (Linux keeps the pre-exec peak), so a big pytest process inflated it
@@ -63,7 +63,11 @@ def peak_mb():
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-{setup}
+"""
+
+PEAK = """
+import resource, sys, time
+{peak_mb}{setup}
 before = peak_mb()          # after the imports: the growth is the call's alone
 start = time.perf_counter()
 try:
@@ -81,7 +85,7 @@ print(outcome.splitlines()[0] if outcome else outcome)
 def peak_in_child(setup: str, call: str, timeout: float = 120) -> tuple[float, float, float, str]:
     """(peak RSS growth during ``call`` in MB, peak RSS in MB, seconds, outcome line) of
     running ``call`` in a fresh interpreter after ``setup`` (the imports, not measured)."""
-    code = PEAK.format(setup=setup, call=call)
+    code = PEAK.format(peak_mb=PEAK_MB, setup=setup, call=call)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
                             text=True, timeout=timeout, env=env)

@@ -12,20 +12,11 @@ from model_core.checkpoint import load_model
 from model_core.errors import CheckpointError
 from model_core.official_testing import TINY, random_release_state, release_args, write_release
 
+from hostile_files import PEAK_MB
+
 REPO = Path(__file__).resolve().parents[2]
-PEAK_RSS = """
-import resource, sys, time
-def peak_mb():
-    # this process's own high-water mark: ru_maxrss also counts the forking parent's
-    # pages (Linux keeps the pre-exec peak), so a big pytest process inflated it
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+PEAK_RSS = PEAK_MB + """
+import sys, time
 from model_core.checkpoint import load_model
 from model_core.errors import CheckpointError
 start = time.perf_counter()
