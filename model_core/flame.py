@@ -73,10 +73,15 @@ def load_motion_npz(path: str | os.PathLike) -> np.ndarray:
     return motion
 
 
+def motion_peaks(motion: np.ndarray) -> tuple[float, float]:
+    """(largest |expression coefficient|, largest |jaw/neck rotation|) of (T, 56) motion."""
+    return (float(np.abs(motion[:, :EXP_DIM]).max(initial=0.0)),
+            float(np.abs(motion[:, EXP_DIM:]).max(initial=0.0)))
+
+
 def check_motion_range(motion: np.ndarray, name: str) -> None:
     """Raise MotionFileError when (T, 56) motion is far outside FLAME's ranges."""
-    exp_peak = float(np.abs(motion[:, :EXP_DIM]).max(initial=0.0))
-    pose_peak = float(np.abs(motion[:, EXP_DIM:]).max(initial=0.0))
+    exp_peak, pose_peak = motion_peaks(motion)
     if exp_peak > EXP_LIMIT or pose_peak > POSE_LIMIT:
         raise MotionFileError(
             f"{name}: values far outside FLAME's ranges (largest expression coefficient "

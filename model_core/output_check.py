@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .constants import EXP_DIM
 from .errors import TimarError
-from .flame import EXP_LIMIT, POSE_LIMIT
+from .flame import EXP_LIMIT, POSE_LIMIT, motion_peaks
 
 OUTPUT_MARGIN = 4.0
 GENERATED_EXP_LIMIT = OUTPUT_MARGIN * EXP_LIMIT          # 200
@@ -32,8 +31,7 @@ def check_generated_motion(motion: np.ndarray, source: str, turn: int) -> None:
         raise ModelOutputError(
             f"the model produced NaN or infinite motion at turn {turn + 1} (checkpoint "
             f"{source}: broken weights or an extreme option); nothing was written")
-    exp_peak = float(np.abs(motion[:, :EXP_DIM]).max(initial=0.0))
-    pose_peak = float(np.abs(motion[:, EXP_DIM:]).max(initial=0.0))
+    exp_peak, pose_peak = motion_peaks(motion)
     if exp_peak > GENERATED_EXP_LIMIT or pose_peak > GENERATED_POSE_LIMIT:
         raise ModelOutputError(
             f"the model produced motion far outside FLAME's ranges at turn {turn + 1} "
