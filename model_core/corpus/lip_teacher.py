@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..constants import FPS
-from ..face.channels import ARKIT, ARKIT_DIM, FACE_DIM, VISEME_DIM, VISEMES
+from ..face.channels import ARKIT, ARKIT_DIM, ARKIT_INDEX, FACE_DIM, VISEME_DIM, VISEMES
 from ..face.visemes import (BILABIALS, GROUPS, JAW_OPEN, LIP_CLOSURE, VISEME_SHAPES, VOWELS,
                             channel_groups, dominance_table, seal_lips, viseme_id)
 
@@ -26,6 +26,7 @@ SUBSTEPS = 8                       # 5 ms grid: 8 samples per 40 ms frame
 STRESS_JAW = {1: 1.0, 2: 0.85, 0: 0.65}     # a vowel's jaw target by lexical stress
 MARGIN_S = 1.0                     # segments further than this from a block are ignored
 BLOCK_FRAMES = 750                 # curves are computed 30 s at a time (bounded memory)
+PARTED_MIN = 0.08                  # jawOpen - mouthClose on speech that is not p/b/m
 
 _STRENGTH, _REACH = dominance_table()
 _GROUP_OF = channel_groups()
@@ -101,10 +102,25 @@ def teach(phones, n_frames: int) -> np.ndarray:
         block = fine.mean(1)
         block[:, closure] = fine[:, :, closure].max(1)
         face[f0:f1, ARKIT] = block
+    _part_lips(face, seg, n_frames)
     _seal_bilabials(face, seg, n_frames)
     face[:, VISEMES] = viseme_probabilities(seg, n_frames)
     np.clip(face, 0.0, 1.0, out=face)
     return face
+
+
+def _part_lips(face: np.ndarray, seg, n_frames: int) -> None:
+    """Part the lips on every frame whose centre is in a phone other than p/b/m or silence:
+    the coarticulated jaw can sink to a closed mouth where an "s" or "er" follows silence
+    (the silence rest pulls it to 0), which reads as a closure no bilabial explains (the
+    teacher itself made 10 such closures a minute). Teeth together, lips apart: the jaw's
+    floor is ``PARTED_MIN`` above ``mouthClose``."""
+    start, end, vis, _, bil = seg
+    centres = (np.arange(n_frames) + 0.5) / FPS
+    at = np.clip(np.searchsorted(start, centres, side="right") - 1, 0, len(start) - 1)
+    speech = (vis[at] != viseme_id("sil")) & ~bil[at] & (centres < end[at])
+    close = ARKIT_INDEX["mouthClose"]        # the ARKit block starts at column 0
+    face[speech, JAW_OPEN] = np.maximum(face[speech, JAW_OPEN], face[speech, close] + PARTED_MIN)
 
 
 def _seal_bilabials(face: np.ndarray, seg, n_frames: int) -> None:

@@ -36,6 +36,21 @@ def test_every_frame_touching_a_bilabial_is_sealed_even_a_20_ms_one_between_fram
     assert not seal[7] and face[7, A["jawOpen"]] > 0.4
 
 
+def test_lips_part_on_every_other_speech_frame_even_an_s_after_silence():
+    # "sister" after a pause: the silence rest used to pull the jaw of the first "s" and of
+    # the unstressed "er" shut, a closure no bilabial explains (10 a minute in the teacher)
+    phones = [("sil", 0, 0.5), ("s", 0.5, 0.62), ("ih", 0.62, 0.68, 1), ("s", 0.68, 0.78),
+              ("t", 0.78, 0.82), ("er", 0.82, 0.9, 0), ("sil", 0.9, 2.0)]
+    face = teach(phones, 50)
+    seal = sealed(arkit(face))
+    centres = (np.arange(50) + 0.5) / 25
+    speaking = (centres >= 0.5) & (centres < 0.9)
+    assert not seal[speaking].any(), np.flatnonzero(seal & speaking)
+    opening = face[:, A["jawOpen"]] - face[:, A["mouthClose"]]
+    assert opening[speaking].min() >= 0.08 - 1e-6
+    assert seal[:10].all() and seal[-15:].all()      # silence before and after: closed
+
+
 def test_a_silent_track_rests_with_a_closed_mouth():
     face = teach([], 50)
     assert np.all(arkit(face) == 0)
