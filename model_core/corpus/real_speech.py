@@ -8,6 +8,8 @@ licence and every piece left out, with the reason. Sources:
 
 - ``dualtalk``: each speaker track of a DualTalk dialogue folder, cut at pauses into
   utterances of at most ``max_s``; the words are Whisper's.
+- ``recordings``: any other folder of English speech wavs, treated the same way, with the
+  licence its user states (e.g. pocketsphinx-testdata's LibriVox readings, public domain).
 - ``fillets``: Fish Fillets NG's English spoken lines (:mod:`.fillets_english`); the words
   are the game script's, kept only where Whisper hears them.
 
@@ -50,13 +52,15 @@ def _write(out: Path, name: str, audio: np.ndarray, piece: LabelledPiece, **extr
             "phones": sum(p.label != phone_ops.SILENCE for p in timeline)}
 
 
-def dualtalk_utterances(folder: str | os.PathLike, out: Path, transcribe: Transcribe,
-                        max_s: float = UTTERANCE_MAX_S, progress=print) -> tuple[list, list]:
-    """Every speaker wav of a DualTalk folder, cut at pauses; (written, left out)."""
+def recording_utterances(folder: str | os.PathLike, out: Path, transcribe: Transcribe,
+                         max_s: float = UTTERANCE_MAX_S, source: str = "dualtalk",
+                         licence: str = DUALTALK_LICENCE, progress=print) -> tuple[list, list]:
+    """Every wav of ``folder`` (a DualTalk folder: one per speaker), cut at pauses;
+    (written, left out)."""
     wavs = sorted(Path(folder).glob("*.wav"))
     if not wavs:
-        raise TimarError(f"--dualtalk {folder}: no .wav file in it; give the DualTalk dialogue "
-                         "folder (e.g. ../shared/data/dualtalk_demo)")
+        raise TimarError(f"--{source} {folder}: no .wav file in it; give a folder of speech "
+                         "wavs (e.g. ../shared/data/dualtalk_demo)")
     written, skipped = [], []
     for wav in wavs:
         audio = load_audio(wav)
@@ -64,9 +68,9 @@ def dualtalk_utterances(folder: str | os.PathLike, out: Path, transcribe: Transc
             clip = audio[int(p.start * SAMPLE_RATE):int(p.end * SAMPLE_RATE)]
             heard = transcribe(clip)
             piece = label_piece(clip, heard, p.start, p.end)
-            name = f"dualtalk_{wav.stem}_{i:02d}"
-            info = {"source": "dualtalk", "recording": wav.name, "start": p.start, "end": p.end,
-                    "words_from": "whisper", "licence": DUALTALK_LICENCE}
+            name = f"{source}_{wav.stem}_{i:02d}"
+            info = {"source": source, "recording": wav.name, "start": p.start, "end": p.end,
+                    "words_from": "whisper", "licence": licence}
             if piece.problem:
                 skipped.append({"id": name, "text": heard, "problem": piece.problem, **info})
                 continue
@@ -104,17 +108,24 @@ def fillets_utterances(out: Path, transcribe: Transcribe, progress=print) -> tup
 
 def real_utterances(out: str | os.PathLike, transcribe: Transcribe,
                     dualtalk: str | os.PathLike | None = None, fillets: bool = False,
+                    recordings: str | os.PathLike | None = None, licence: str | None = None,
                     max_s: float = UTTERANCE_MAX_S, progress=print) -> dict:
     """Write the chosen sources' utterances into ``out``; return the manifest (also written
-    as ``manifest.json``)."""
-    if dualtalk is None and not fillets:
-        raise TimarError("choose a source: --dualtalk DIR and/or --fillets")
+    as ``manifest.json``). ``recordings`` needs its ``licence``."""
+    if dualtalk is None and not fillets and recordings is None:
+        raise TimarError("choose a source: --dualtalk DIR, --recordings DIR and/or --fillets")
+    if recordings is not None and not licence:
+        raise TimarError("--recordings needs --licence: say under which licence the recordings "
+                         "may be used (e.g. 'public domain (LibriVox)')")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     sources, utterances, left_out = {}, [], []
-    if dualtalk is not None:
-        done, skipped = dualtalk_utterances(dualtalk, out, transcribe, max_s, progress)
-        sources["dualtalk"] = {"folder": str(dualtalk), "licence": DUALTALK_LICENCE}
+    for name, folder, terms in (("dualtalk", dualtalk, DUALTALK_LICENCE),
+                                ("recordings", recordings, licence)):
+        if folder is None:
+            continue
+        done, skipped = recording_utterances(folder, out, transcribe, max_s, name, terms, progress)
+        sources[name] = {"folder": str(folder), "licence": terms}
         utterances += done
         left_out += skipped
     if fillets:

@@ -159,14 +159,17 @@ def test_the_verb_writes_utterances_lipsync_eval_scores(transcriber, tiny_checkp
         return subprocess.run([sys.executable, "-m", "model_core", *map(str, args)], cwd=REPO,
                               capture_output=True, text=True, timeout=600)
 
-    made = cli("real-utterances", "--dualtalk", recordings, "--out", out)
+    refused = cli("real-utterances", "--recordings", recordings, "--out", out)
+    assert refused.returncode == 2 and "--licence" in refused.stderr.strip().splitlines()[-1]
+    made = cli("real-utterances", "--recordings", recordings, "--licence", "public domain (LibriVox)",
+               "--out", out)
     assert made.returncode == 0, made.stderr
     manifest = json.loads((out / "manifest.json").read_text())
-    assert "Apache-2.0" in manifest["sources"]["dualtalk"]["licence"]
+    assert manifest["sources"]["recordings"]["licence"] == "public domain (LibriVox)"
     assert len(manifest["utterances"]) == 2 and not manifest["left_out"]
     for entry in manifest["utterances"]:
         data = json.loads((out / f"{entry['id']}.json").read_text())
-        assert data["licence"] and data["words_from"] == "whisper"
+        assert data["licence"] == "public domain (LibriVox)" and data["words_from"] == "whisper"
         assert {"made", "amiable"} <= set(words_of(data["text"])) or \
             {"young", "man"} <= set(words_of(data["text"]))
         seconds = len(load_audio(out / f"{entry['id']}.wav")) / SAMPLE_RATE
