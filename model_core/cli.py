@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     ".commands.plot",
     ".commands.phones",
     ".commands.utterances",
+    ".commands.real_utterances",
 )
 
 

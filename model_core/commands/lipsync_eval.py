@@ -8,8 +8,12 @@ Example::
 Each NAME.wav of ``--utterances`` with a NAME.json beside it (a JSON list of
 [phone, start_s, end_s], ARPAbet) is spoken by speaker A while B is silent; A's face is
 scored against the phones, B's mouth as a listener's. Each wav of ``--real`` is labelled by
-pocketsphinx's phone loop; where a FLAME npz of the same stem lies beside it (the real face)
-our jaw is also scored against the real jaw.
+alignment (cut at pauses, Whisper base transcript, pocketsphinx forced alignment) where
+ctranslate2 and the Whisper wheels are installed, else by pocketsphinx's phone loop (said
+on stderr; ``--real-labels`` picks one); where a FLAME npz of the same stem lies beside it
+(the real face) our jaw is also scored against the real jaw, and the real face's own jaw
+AUC under the same labels checks the labels. A folder of real utterances with aligned
+phones (``python -m model_core real-utterances``) is scored with ``--utterances``.
 """
 from __future__ import annotations
 
@@ -32,6 +36,9 @@ def register(subparsers) -> None:
     p.add_argument("--real", default=None, metavar="DIR",
                    help="folder of real speech wavs (a FLAME npz of the same stem = the real "
                         "face), e.g. ../shared/data/dualtalk_demo")
+    p.add_argument("--real-labels", default="auto", choices=("auto", "alignment", "phone-loop"),
+                   help="how --real is labelled: Whisper transcript aligned by pocketsphinx "
+                        "(alignment), pocketsphinx's phone loop, or alignment when available (auto)")
     p.add_argument("--out", default=None, help="write the figures (pooled and per utterance) as JSON")
     add_model_options(p)
     add_sampling_options(p)
@@ -59,7 +66,7 @@ def run(args) -> int:
                                 neck_filter_sigma=args.neck_filter,
                                 seam_blend_frames=args.seam_blend)
     report = run_benchmark(DialogueGenerator(model, options), utterances, real_wavs,
-                           log=lambda line: progress(line))
+                           log=lambda line: progress(line), real_labels=args.real_labels)
     print(table(report))
     if args.out:
         text = json.dumps(as_json(report), indent=1)

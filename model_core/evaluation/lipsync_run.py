@@ -1,5 +1,7 @@
 """The lip-sync benchmark: generate a head for each utterance and score it with
-:mod:`.lipsync`; on real speech, score against pocketsphinx and the real face's jaw.
+:mod:`.lipsync`; on real speech, score against phone labels (Whisper transcript aligned by
+pocketsphinx where Whisper is available, else pocketsphinx's phone loop) and the real
+face's jaw.
 
 Each utterance is spoken by speaker A while speaker B is silent (B is then a pure listener).
 A model with a mouth head yields face frames (``TurnResult.face_a``); one without is read
@@ -24,6 +26,8 @@ from ..generate import DialogueGenerator
 from . import lipsync
 from .phone_frames import SIL, frame_labels, read_phones_json, speech_mask
 from .phone_loop import phone_loop
+from .real_labels import label_recording, recording_phones
+from .transcribe import Transcriber, unavailable_reason
 
 # The issue's targets (benchmark, not timed tests): metric -> (comparison, value).
 TARGETS: dict[str, tuple[str, float]] = {
@@ -55,6 +59,7 @@ class LipsyncReport:
     real: list[dict] = field(default_factory=list)
     pooled: dict[str, float] = field(default_factory=dict)
     face_source: str = ""
+    real_labels: str = ""          # "alignment" or "phone-loop"
 
 
 def head_track(motion: np.ndarray, face: np.ndarray | None) -> HeadTrack:
@@ -85,12 +90,15 @@ def generate_heads(generator: DialogueGenerator, audio: np.ndarray) -> tuple[Hea
 
 
 def find_utterances(folder: str | os.PathLike) -> list[tuple[Path, Path]]:
-    """(wav, phones json) pairs with the same stem, sorted."""
+    """(wav, phones json) pairs with the same stem (NAME.json, or NAME.phones.json), sorted."""
     folder = Path(folder)
     if not folder.is_dir():
         raise TimarError(f"{folder}: no such folder of utterances (wav + phones json pairs)")
-    pairs = [(w, w.with_suffix(".json")) for w in sorted(folder.glob("*.wav"))
-             if w.with_suffix(".json").is_file()]
+    pairs = []
+    for wav in sorted(folder.glob("*.wav")):
+        found = [c for c in (wav.with_suffix(".json"), wav.with_suffix(".phones.json")) if c.is_file()]
+        if found:
+            pairs.append((wav, found[0]))
     if not pairs:
         raise TimarError(f"{folder}: no utterance found; put NAME.wav beside NAME.json "
                          "(a JSON list of [phone, start_s, end_s])")
@@ -115,15 +123,57 @@ def score_utterance(generator: DialogueGenerator, wav: Path, phones_json: Path) 
     return row
 
 
-def score_real(generator: DialogueGenerator, wav: Path) -> dict:
-    """Real speech: our head against pocketsphinx's phone loop; where ``wav``'s stem has a
-    FLAME npz beside it (the real face), also our jaw against the real jaw, and the real
-    face's own jaw AUC under the same labels (a check of the labels and the metric)."""
+LABEL_SOURCES = ("auto", "alignment", "phone-loop")
+
+
+@dataclass
+class RealLabeller:
+    """Phones for a real recording: ``source`` is "alignment" (Whisper + pocketsphinx) or
+    "phone-loop"; ``note`` says why the phone loop was chosen, if it was."""
+    source: str
+    note: str = ""
+    transcriber: Transcriber | None = None
+
+    def __call__(self, audio: np.ndarray) -> tuple[list, dict]:
+        if self.transcriber is None:
+            return phone_loop(audio), {"labels": "phone-loop"}
+        pieces = label_recording(audio, self.transcriber)
+        labelled = sum(p.end - p.start for p in pieces if p.phones)
+        total = sum(p.end - p.start for p in pieces)
+        return (recording_phones(pieces, len(audio) / SAMPLE_RATE),
+                {"labels": "alignment", "pieces": [p.as_dict() for p in pieces],
+                 "aligned_fraction": labelled / total if total else float("nan")})
+
+    def close(self) -> None:
+        if self.transcriber is not None:
+            self.transcriber.close()
+
+
+def real_labeller(source: str = "auto") -> RealLabeller:
+    """Aligned labels when Whisper and ctranslate2 are installed ("auto", "alignment"; the
+    latter raises when they are not), else the phone loop with the reason in ``note``."""
+    if source not in LABEL_SOURCES:
+        raise TimarError(f"real-speech labels {source!r}: choose one of {', '.join(LABEL_SOURCES)}")
+    if source == "phone-loop":
+        return RealLabeller("phone-loop", "asked for")
+    reason = unavailable_reason()
+    if reason is None:
+        return RealLabeller("alignment", transcriber=Transcriber())
+    if source == "alignment":
+        raise TimarError(f"cannot label real speech by alignment: {reason}")
+    return RealLabeller("phone-loop", reason)
+
+
+def score_real(generator: DialogueGenerator, wav: Path, labeller: RealLabeller | None = None) -> dict:
+    """Real speech: our head against the labeller's phones (default: the phone loop);
+    where ``wav``'s stem has a FLAME npz beside it (the real face), also our jaw against the
+    real jaw, and the real face's own jaw AUC under the same labels (a check of the labels
+    and the metric)."""
     audio = load_audio(wav)
-    phones = phone_loop(audio)
+    phones, about = (labeller or RealLabeller("phone-loop"))(audio)
     speaker, _ = generate_heads(generator, audio)
     labels = frame_labels(phones, len(speaker.face))
-    row = {"recording": wav.stem, "seconds": len(audio) / SAMPLE_RATE,
+    row = {"recording": wav.stem, "seconds": len(audio) / SAMPLE_RATE, **about,
            "real_agreement": lipsync.viseme_accuracy(speaker.face, labels),
            "real_jaw_auc_phones": lipsync.jaw_auc(speaker.jaw, labels)}
     npz = wav.with_suffix(".npz")
@@ -158,16 +208,24 @@ def pool(rows: list[dict], weight_default: str = "speech_frames") -> dict[str, f
 
 
 def run_benchmark(generator: DialogueGenerator, utterances: list[tuple[Path, Path]],
-                  real_wavs: list[Path] = (), log=None) -> LipsyncReport:
+                  real_wavs: list[Path] = (), log=None, real_labels: str = "auto") -> LipsyncReport:
     report = LipsyncReport()
     for wav, phones_json in utterances:
         report.utterances.append(score_utterance(generator, wav, phones_json))
         if log:
             log(f"lipsync: {wav.name} done")
-    for wav in real_wavs:
-        report.real.append(score_real(generator, wav))
-        if log:
-            log(f"lipsync: real {wav.name} done")
+    if real_wavs:
+        labeller = real_labeller(real_labels)
+        report.real_labels = labeller.source
+        if labeller.note and log:
+            log(f"lipsync: real speech labelled by pocketsphinx's phone loop ({labeller.note})")
+        try:
+            for wav in real_wavs:
+                report.real.append(score_real(generator, wav, labeller))
+                if log:
+                    log(f"lipsync: real {wav.name} done ({labeller.source} labels)")
+        finally:
+            labeller.close()
     report.pooled = pool(report.utterances)
     report.pooled.update({k: v for k, v in pool(report.real, "seconds").items()})
     flame = [r["face_from_flame"] for r in report.utterances]
@@ -186,8 +244,9 @@ def _verdict(name: str, value: float) -> str:
 
 def table(report: LipsyncReport) -> str:
     """The pooled figures with the issue's targets beside them."""
+    real = f" labelled by {report.real_labels}" if report.real else ""
     lines = [f"lip sync ({len(report.utterances)} utterance(s), {len(report.real)} real "
-             f"recording(s); face: {report.face_source})",
+             f"recording(s){real}; face: {report.face_source})",
              f"{'metric':32s} {'value':>8s}  {'target':>8s}  met"]
     for name, value in report.pooled.items():
         op, target = TARGETS.get(name, ("", float("nan")))
@@ -200,7 +259,7 @@ def as_json(report: LipsyncReport) -> dict:
     def clean(v):
         return None if isinstance(v, float) and math.isnan(v) else v
 
-    return {"face_source": report.face_source,
+    return {"face_source": report.face_source, "real_labels": report.real_labels,
             "targets": {k: {"op": op, "value": v} for k, (op, v) in TARGETS.items()},
             "pooled": {k: clean(v) for k, v in report.pooled.items()},
             "utterances": [{k: clean(v) for k, v in r.items()} for r in report.utterances],
