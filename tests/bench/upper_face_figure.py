@@ -1,7 +1,8 @@
-"""The upper face over the bundled sample dialogue: per head, its speech activity, the pitch
-accents the upper face heard, its generated neck pitch with the nods it reacted to, and the
-brows and smile it added (the mouth head's smile, without the upper face, dashed). Not a
-test; look at it (assets/figures/upper_face.png).
+"""The upper face over the bundled sample dialogue: per head, its own speech (grey), its pitch
+and generated neck pitch, and browInnerUp and mouthSmile with the upper face (the mouth
+head's smile without it, dashed). Brow bumps inside the grey are pitch accents, smiles and
+brow raises outside it reactions to the head's own nods. Not a test; look at it
+(assets/figures/upper_face.png).
 
     .venv/bin/python tests/bench/upper_face_figure.py [--seconds 12] [--out assets/figures/upper_face.png]
 """
