@@ -17,7 +17,7 @@ from model_core.constants import FPS, NECK, SAMPLE_RATE, TURN_FRAMES
 from model_core.corpus import engines
 from model_core.corpus.features import frame_windows, speech_features
 from model_core.face.channels import ARKIT_INDEX, FACE_DIM, face_from_flame
-from model_core.face.upper import BROWS, CHEEK, SMILE, UPPER_CHANNELS, UpperFace
+from model_core.face.upper import BROWS, SMILE, UPPER_CHANNELS, UpperFace
 from model_core.face.upper_stream import HeardAudio, UpperFaceStream
 from model_core.generate import DialogueGenerator, GenerationOptions
 from model_core.speech.prosody import ProsodyStream, loudness_db, pitch
