@@ -33,6 +33,7 @@ from .devices import resolve_device
 from .errors import MotionFileError, Stopped, TimarError
 from .feature_stream import TurnFeatures
 from .face.channels import ARKIT_INDEX, face_from_flame, jaw_rad_from_open
+from .face.upper_stream import HeardAudio, UpperFaceStream
 from .layout import turn_ids
 from .limits import check_generation_options
 from .motion_files import load_motion
@@ -66,6 +67,9 @@ class GenerationOptions:
     # Inertialisation of each new turn onto the emitted frames (see turn_joins.SeamBlend):
     # the spring's time constant in frames, 0 = off, None = DEFAULT_SEAM_BLEND_FRAMES.
     seam_blend_frames: float | None = None
+    # Brows on the speaker's pitch accents, a smile and brow raise with the listener's nods
+    # (model_core.face.upper), added to every generated head's face frames.
+    upper_face: bool = True
 
 
 @dataclass
@@ -135,6 +139,7 @@ class StreamState:
     partner_known: list             # per agent: is its partner's motion given?
     noise: "TemporalNoise"
     cache: KVCache
+    upper: UpperFaceStream | None = None   # the generated heads' upper face, or None (off)
 
 
 class TemporalNoise:
@@ -326,6 +331,11 @@ class DialogueGenerator:
         start = time.perf_counter()
         n_turns = math.ceil(frames / TURN_FRAMES)
         padded = n_turns * TURN_FRAMES
+        upper = None
+        if opt.upper_face:      # the generated heads' tracks are also heard by the upper face
+            tracks = {h: HeardAudio(stream) for h, stream in enumerate((a, b)) if given[h] is None}
+            a, b = tracks.get(0, a), tracks.get(1, b)
+            upper = UpperFaceStream(tracks)
         feats = TurnFeatures(model, a, b, n_turns)       # (2, n_turns, 25, feat), per turn
 
         # Normalised motion of both heads; given heads filled now, generated ones per turn.
@@ -343,7 +353,7 @@ class DialogueGenerator:
         noise = TemporalNoise(opt.seed, dev, model.diffloss.noise_draws(opt.steps),
                               len(agents), opt.noise_time_constant)
         return StreamState(start, n_turns, frames, feats, motion, given, agents, users,
-                           partner_known, noise, KVCache())
+                           partner_known, noise, KVCache(), upper)
 
     def _turn(self, t: int, s: "StreamState") -> TurnResult:
         """Generate turn t of the dialogue whose state ``_start`` made."""
@@ -381,6 +391,8 @@ class DialogueGenerator:
             check_generated_motion(out[h, :n], getattr(model, "source", "in memory"), t)
         faces = [face_from_flame(out[h, :n]) if face is None or given[h] is not None
                  else face[h, :n] for h in (0, 1)]
+        if s.upper is not None:
+            faces = s.upper.turn(t, faces, out[:, :n])
         done = (t * TURN_FRAMES + n) / FPS
         return TurnResult(t, s.n_turns, t * TURN_FRAMES, out[0, :n].astype(np.float32),
                           out[1, :n].astype(np.float32), time.perf_counter() - s.start, done,

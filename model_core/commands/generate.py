@@ -32,6 +32,9 @@ def register(sub) -> None:
                    help="also write each head's ARKit curves and head rotation as a Live Link "
                         "Face CSV (NAME_speaker1_livelink.csv, NAME_speaker2_livelink.csv)")
     p.add_argument("--no-cache", action="store_true", help="recompute every turn (reference path)")
+    p.add_argument("--no-upper-face", action="store_true",
+                   help="leave the brows, smile and cheeks as the mouth head made them (no brows "
+                        "on pitch accents, no smile with the listener's nods)")
     p.set_defaults(func=run)
 
 
@@ -78,7 +81,8 @@ def run(args) -> int:
                                 device=args.device, use_cache=not args.no_cache,
                                 turn_filter_sigma=args.turn_filter,
                                 neck_filter_sigma=args.neck_filter,
-                                seam_blend_frames=args.seam_blend)
+                                seam_blend_frames=args.seam_blend,
+                                upper_face=not args.no_upper_face)
     generator = DialogueGenerator(model, options)
     parts_a, parts_b, faces_a, faces_b, last = [], [], [], [], None
     for turn in generator.stream(args.audio_a, args.audio_b, args.motion_a, args.motion_b):

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..constants import SAMPLE_RATE, SAMPLES_PER_FRAME
-
-WINDOW = 1024
-F0_MIN, F0_MAX = 70.0, 400.0
+from ..constants import SAMPLES_PER_FRAME
+from ..speech.prosody import WINDOW, loudness_db, pitch
 
 
 @dataclass
@@ -38,27 +36,6 @@ def frame_windows(audio: np.ndarray, num_frames: int) -> np.ndarray:
     centres = np.arange(num_frames) * SAMPLES_PER_FRAME + SAMPLES_PER_FRAME // 2
     idx = centres[:, None] + np.arange(WINDOW)[None, :]   # offsets into padded signal
     return padded[idx] * np.hanning(WINDOW).astype(np.float32)
-
-
-def loudness_db(win: np.ndarray) -> np.ndarray:
-    """dBFS of the RMS of each windowed frame (Hann window power-corrected)."""
-    rms = np.sqrt((win.astype(np.float64) ** 2).mean(axis=1) / 0.375 + 1e-12)
-    return (20.0 * np.log10(rms)).astype(np.float32)
-
-
-def pitch(win: np.ndarray, sample_rate: int = SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
-    """Autocorrelation pitch tracker: (f0 Hz, normalised peak strength 0..1) per frame."""
-    n = win.shape[1]
-    spec = np.fft.rfft(win, 2 * n, axis=1)
-    ac = np.fft.irfft(np.abs(spec) ** 2, axis=1)[:, :n]
-    # Correct the triangular bias of the windowed autocorrelation.
-    wac = np.fft.irfft(np.abs(np.fft.rfft(np.hanning(n), 2 * n)) ** 2)[:n]
-    ac = ac / np.maximum(wac, 1e-3 * wac[0])
-    lo, hi = int(sample_rate / F0_MAX), int(sample_rate / F0_MIN)
-    seg = ac[:, lo:hi]
-    lag = seg.argmax(axis=1) + lo
-    strength = seg.max(axis=1) / np.maximum(ac[:, 0], 1e-12)
-    return (sample_rate / lag).astype(np.float32), np.clip(strength, 0, 1).astype(np.float32)
 
 
 def speech_features(audio: np.ndarray, num_frames: int | None = None) -> SpeechFeatures:

