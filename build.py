@@ -30,7 +30,8 @@ from buildtools.whisper_assets import write_whisper_assets  # noqa: E402
 
 REQUIRED = ("__init__.py", "blender_manifest.toml", "core.py", "sequencer.py",
             "torch_plan.py", "rig/take.py", "batch/__main__.py",
-            "model_core/__init__.py", "model_core/generate.py",
+            "model_core/__init__.py", "model_core/generate.py", "model_core/speech/audio.py",
+            "model_core/speech/audio_stream.py", "model_core/face/flame.py",
             "assets/rigs/flame.json", "assets/rigs/timar_demo.json",
             "model_core/speech/whisper_mouth.py", "assets/whisper_base_encoder_l4.npz",
             "assets/whisper_base_encoder_l4.LICENSE.txt")

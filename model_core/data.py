@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from . import flame
-from .audio import load_audio
 from .constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from .errors import TimarError
+from .face import flame
+from .speech.audio import load_audio
 
 _WAV = re.compile(r"^(.+)_speaker1\.wav$")
 

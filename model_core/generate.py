@@ -26,17 +26,17 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from .audio import pad_warning_for
-from .audio_stream import AudioStream, open_audio, truncation_warning
+from .speech.audio import pad_warning_for
+from .speech.audio_stream import AudioStream, open_audio, truncation_warning
 from .constants import FPS, JAW, MOTION_DIM, NECK, SAMPLES_PER_FRAME, TOKENS_PER_TURN, TURN_FRAMES
 from .devices import resolve_device
 from .errors import MotionFileError, Stopped, TimarError
-from .feature_stream import TurnFeatures
+from .speech.feature_stream import TurnFeatures
 from .face.channels import ARKIT_INDEX, face_from_flame, jaw_rad_from_open
-from .face.upper_stream import HeardAudio, UpperFaceStream
+from .upper_face_stream import HeardAudio, UpperFaceStream
 from .layout import turn_ids
 from .limits import check_generation_options
-from .motion_files import load_motion
+from .face.motion_files import load_motion
 from .mouth import SILENCE_FEATURE, pad_context
 from .output_check import check_generated_motion
 from .transformer import KVCache

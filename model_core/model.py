@@ -18,13 +18,13 @@ from .constants import MOTION_DIM, NUM_MARKERS, TOKENS_PER_TURN, TURN_FRAMES
 from .diffusion import DiffusionHead, RegressionHead
 from .errors import SpeechModelError
 from .layout import MARKER_IDS, SLOTS, attention_mask, token_times, turn_ids
-from .logmel import LogMelFrontEnd
 from .mouth import CONTEXT_FRAMES, MouthHead
+from .speech.logmel import LogMelFrontEnd
+from .speech.speech_model import SPEECH_MODEL_NAME
+from .speech.wav2vec2 import Wav2Vec2FrontEnd
+from .speech.whisper_mouth import WhisperMouthFrontEnd
 from .trajectory import TrajectoryHead
 from .transformer import Block, KVCache, rotary_tables
-from .speech.whisper_mouth import WhisperMouthFrontEnd
-from .speech_model import SPEECH_MODEL_NAME
-from .wav2vec2 import Wav2Vec2FrontEnd
 
 
 def make_frontend(config: TimarConfig, speech_model_dir: str | os.PathLike | None = None) -> nn.Module:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.signal import butter, fftconvolve, sosfilt
 
-from .audio import load_audio
+from .speech.audio import load_audio
 from .constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from .corpus.lip_teacher import teach
 from .errors import TimarError

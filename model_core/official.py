@@ -11,7 +11,7 @@ The release is a ``torch.save`` of ``{"model", "model_ema", "optimizer", "epoch"
 The architecture is inferred from the state dict shapes (width, depth, window, diffusion
 head), so ``timar_base`` and ``timar_large`` files both load. The model gets learned
 absolute positions (recomputed window every turn, no key/value cache), raw FLAME motion
-(identity normalisation) and the wav2vec2 speech front end (see ``wav2vec2.py``).
+(identity normalisation) and the wav2vec2 speech front end (see ``speech/wav2vec2.py``).
 """
 from __future__ import annotations
 

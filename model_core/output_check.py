@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import TimarError
-from .flame import EXP_LIMIT, POSE_LIMIT, motion_peaks
+from .face.flame import EXP_LIMIT, POSE_LIMIT, motion_peaks
 
 OUTPUT_MARGIN = 4.0
 GENERATED_EXP_LIMIT = OUTPUT_MARGIN * EXP_LIMIT          # 200

@@ -47,7 +47,7 @@ def write_toy_dialogues(folder, count: int = 2, seconds: float = 9.0, seed: int 
     import soundfile as sf
 
     from .constants import FPS, SAMPLE_RATE
-    from .flame import save_motion_npz
+    from .face.flame import save_motion_npz
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -14,15 +14,17 @@ from pathlib import Path
 PACKAGED = (Path(__file__).resolve().parent / "model_core").is_dir()
 
 if PACKAGED:
-    from .model_core import (assets, audio, audio_stream, constants, errors, fileio, flame,
-                             input_files, last_resort, limits, motion_files, outputs, paths,
-                             speech_model)
-    from .model_core.face import channels as face_channels, livelink, livelink_motion
+    from .model_core import (assets, constants, errors, fileio, input_files, last_resort,
+                             limits, outputs, paths)
+    from .model_core.face import (channels as face_channels, flame, livelink, livelink_motion,
+                                  motion_files)
+    from .model_core.speech import audio, audio_stream, speech_model
 else:
-    from model_core import (assets, audio, audio_stream, constants, errors,  # noqa: F401
-                            fileio, flame, input_files, last_resort, limits, motion_files,
-                            outputs, paths, speech_model)
-    from model_core.face import channels as face_channels, livelink, livelink_motion  # noqa: F401
+    from model_core import (assets, constants, errors, fileio, input_files,  # noqa: F401
+                            last_resort, limits, outputs, paths)
+    from model_core.face import (channels as face_channels, flame, livelink,  # noqa: F401
+                                 livelink_motion, motion_files)
+    from model_core.speech import audio, audio_stream, speech_model  # noqa: F401
 
 TimarError = errors.TimarError
 

@@ -6,7 +6,7 @@ Precedence: a **Checkpoint** set in the scene's Options panel wins (it is saved 
 the bundled model, the official TIMAR weights (``TIMAR.pth`` plus the wav2vec2 folder), or
 a custom checkpoint. The preferences' wav2vec2 folder is also handed to a scene or custom
 checkpoint, since either may be an official-layout file. Nothing here imports torch: the
-checklist (model_core.speech_model) only looks at files and packages, so it runs on every
+checklist (model_core.speech.speech_model) only looks at files and packages, so it runs on every
 draw of the preferences."""
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ MSE plus a velocity (frame difference) MSE.
 
 Everything sees the whole clip at once, so early frames depend on later audio and motion:
 this is the contrast with TIMAR's turn-causal model. The speech front end is TIMAR's
-parameter-free log-mel (``model_core.logmel.LogMelFrontEnd``), so the comparison is about
+parameter-free log-mel (``model_core.speech.logmel.LogMelFrontEnd``), so the comparison is about
 the architecture, not the speech features. Motion is normalised per dimension with buffers
 set from the training data (``set_motion_stats``); losses are in normalised units.
 
@@ -27,7 +27,7 @@ from torch.nn import functional as F
 
 from ..constants import MOTION_DIM, SAMPLES_PER_FRAME
 from ..errors import CheckpointError
-from ..logmel import LogMelFrontEnd
+from ..speech.logmel import LogMelFrontEnd
 
 CHECKPOINT_KIND = "dualtalk_baseline"
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..constants import MOTION_DIM
 from ..errors import TimarError
 from ..evaluation.protocol import AgentClip
-from ..flame import load_motion_npz
+from ..face.flame import load_motion_npz
 
 
 def training_mean(split_dir: str | os.PathLike) -> np.ndarray:

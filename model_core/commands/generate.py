@@ -60,7 +60,7 @@ def run(args) -> int:
     from ..face.livelink import write_livelink_csv
     from ..face.livelink_motion import take_from_head
     from ..fileio import publish_together
-    from ..flame import write_motion_npz
+    from ..face.flame import write_motion_npz
     from ..generate import DialogueGenerator, GenerationOptions
 
     # Everything that can be checked is checked before the model runs.

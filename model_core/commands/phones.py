@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {out} ({len(table['voices'])} voices, {table['seconds']:.0f} s)")
         return 0
     if args.align:
-        from ..audio import load_audio
+        from ..speech.audio import load_audio
         from ..corpus.align import align
         if not args.text:
             raise TimarError("--align needs --text: what the recording says")

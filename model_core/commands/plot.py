@@ -39,7 +39,7 @@ def parse_motion_args(items: list[str]) -> list[tuple[str, str]]:
 
 def run(args) -> int:
     from ..fileio import atomic_write
-    from ..flame import load_motion_npz
+    from ..face.flame import load_motion_npz
     from ..paths import check_apart, check_replaceable
 
     pairs = parse_motion_args(args.motion)

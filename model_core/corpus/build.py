@@ -20,7 +20,7 @@ from multiprocessing import get_context
 import numpy as np
 import soundfile as sf
 
-from .. import flame
+from ..face import flame
 from ..constants import SAMPLE_RATE
 from ..errors import TimarError
 from . import fillets, phone_offsets, phones, stats as motion_stats

@@ -23,7 +23,7 @@ import tempfile
 import numpy as np
 import soundfile as sf
 
-from ..audio import resample
+from ..speech.audio import resample
 from ..constants import SAMPLE_RATE
 from ..errors import TimarError
 from . import espeak_lib

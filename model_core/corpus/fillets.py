@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import load_audio
+from ..speech.audio import load_audio
 from ..errors import AudioError
 from .voices import trim_silence
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from ..audio import load_audio
+from ..speech.audio import load_audio
 from ..constants import SAMPLE_RATE
 from ..errors import TimarError
 from ..evaluation.pauses import cut_at_pauses

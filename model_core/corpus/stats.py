@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import flame
 from ..assets import motion_stats
 from ..constants import EXP, JAW, NECK
-from ..audio import load_audio
 from ..errors import TimarError
+from ..face import flame
+from ..speech.audio import load_audio
 from .features import speech_features
 
 LEAD_FRAMES = 2          # the jaw leads the voice by 80 ms

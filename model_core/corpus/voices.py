@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..audio import resample
+from ..speech.audio import resample
 from ..constants import SAMPLE_RATE
 from ..errors import TimarError
 from . import engines, phone_offsets, phones

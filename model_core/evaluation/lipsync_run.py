@@ -17,11 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import load_audio
+from ..speech.audio import load_audio
 from ..constants import JAW, SAMPLE_RATE
 from ..errors import TimarError
 from ..face.channels import face_from_flame
-from ..flame import load_motion_npz
+from ..face.flame import load_motion_npz
 from ..generate import DialogueGenerator
 from . import lipsync
 from .phone_frames import SIL, frame_labels, read_phones_json, speech_mask

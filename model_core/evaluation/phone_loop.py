@@ -12,7 +12,7 @@ import os
 import numpy as np
 from pocketsphinx import Decoder, get_model_path
 
-from ..audio import load_audio
+from ..speech.audio import load_audio
 from ..constants import SAMPLE_RATE
 from .phone_frames import PhoneSpan, normalise_label
 

@@ -3,7 +3,7 @@
 For the turn covering samples [16000 k, 16000 (k + 1)) the encoder runs on the 2 s (by
 default; shorter windows cost less) of audio that end LOOKAHEAD (80 ms) after the turn's end (zeros before the dialogue starts, zeros
 after it ends), and the turn keeps the 50 encoder frames inside the turn, averaged in pairs
-to 25 motion frames (frame i owns samples [640 i, 640 (i + 1)), as in model_core.logmel).
+to 25 motion frames (frame i owns samples [640 i, 640 (i + 1)), as in model_core.speech.logmel).
 So a turn's features hear the turn, up to ~1 s before it and exactly 80 ms after it, and
 nothing later: a motion model using them runs 80 ms behind the audio. The same function
 serves whole clips (:func:`turn_features`) and the stream (:class:`WhisperTurnStream`), so

@@ -94,7 +94,7 @@ def test_a_template_where_the_blend_goes_is_refused(capsys, tmp_path, pair, tiny
 def test_every_input_kind_is_compared(capsys, tmp_path, pair, tiny_checkpoint):
     out = tmp_path / "out"
     out.mkdir()
-    from model_core.flame import write_motion_npz
+    from model_core.face.flame import write_motion_npz
     import numpy as np
     npz = tmp_path / "b.npz"
     write_motion_npz(npz, np.zeros((50, 56), np.float32))

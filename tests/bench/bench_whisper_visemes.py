@@ -12,7 +12,7 @@ takes the Meta viseme of the phone at its centre (flite ``-psdur``, festival's S
 relation; ``hh`` takes the viseme of the phone after it, as the lips already shape it).
 
 Front ends, both streaming-causal with 80 ms of lookahead:
-- log-mel: model_core.logmel (64 mels x 4 sub-frames per frame), frames t-8..t+2 stacked;
+- log-mel: model_core.speech.logmel (64 mels x 4 sub-frames per frame), frames t-8..t+2 stacked;
 - Whisper layer K: model_core.speech per 1 s turn (2 s window ending 80 ms after the turn),
   the frame itself (its window already holds the past and the 80 ms after the turn).
 Classifiers: linear (softmax regression) and a tiny MLP (one hidden layer of 256).
@@ -36,10 +36,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from model_core.audio import resample  # noqa: E402
 from model_core.corpus.text import Sentences  # noqa: E402
 from model_core.face.channels import VISEME_INDEX, VISEME_NAMES  # noqa: E402
-from model_core.logmel import LogMelFrontEnd  # noqa: E402
+from model_core.speech.audio import resample  # noqa: E402
+from model_core.speech.logmel import LogMelFrontEnd  # noqa: E402
 from model_core.speech.whisper_encoder import WhisperEncoder  # noqa: E402
 from model_core.speech.whisper_stream import WhisperTurnFeatures, turn_features  # noqa: E402
 from model_core.speech.whisper_weights import load_encoder_weights  # noqa: E402

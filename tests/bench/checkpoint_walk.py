@@ -23,8 +23,8 @@ from model_core.official_testing import TINY, random_release_state, write_releas
 
 # Imported up front, so the walk records calls, not first imports (the names of older
 # layouts too, so the walk can be measured on an older checkout given as REPO).
-for name in ("checkpoint", "official", "model", "wav2vec2", "speech_model", "weights_check",
-             "features", "logmel"):
+for name in ("checkpoint", "official", "model", "speech.wav2vec2", "speech.speech_model",
+             "weights_check", "speech.logmel", "wav2vec2", "speech_model", "features", "logmel"):
     try:
         importlib.import_module("model_core." + name)
     except ModuleNotFoundError:

@@ -42,7 +42,6 @@ from mathutils import Vector  # noqa: E402
 
 from characters import import_character  # noqa: E402  (tests/characters.py)
 from lipsync_strip_figure import CURVES, FrameLabel, compose, curve, model_viseme  # noqa: E402
-from model_core.audio import load_audio  # noqa: E402
 from model_core.checkpoint import load_model  # noqa: E402
 from model_core.constants import FPS, SAMPLE_RATE  # noqa: E402
 from model_core.corpus.lip_teacher import teach  # noqa: E402
@@ -50,6 +49,7 @@ from model_core.evaluation.phone_frames import PhoneSpan, frame_labels, read_pho
 from model_core.face.channels import ARKIT_INDEX, face_from_flame  # noqa: E402
 from model_core.face.visemes import viseme_of  # noqa: E402
 from model_core.generate import DialogueGenerator, GenerationOptions  # noqa: E402
+from model_core.speech.audio import load_audio  # noqa: E402
 from timar_blender.demo_head import build_demo_head  # noqa: E402
 from timar_blender.rig.head import resolve_head  # noqa: E402
 from timar_blender.rig.preset import get_preset  # noqa: E402

@@ -267,7 +267,7 @@ def test_bad_inputs_report_and_leave_scene_unchanged(scene, tmp_path, make_bad, 
 
 
 def test_listener_preview_from_npz(scene, tiny_checkpoint, tmp_path):
-    from model_core.flame import save_motion_npz
+    from model_core.face.flame import save_motion_npz
     motion_b = synthetic_motion(75, 11)
     save_motion_npz(tmp_path / "b.npz", motion_b)
     s = scene.timar
@@ -288,8 +288,8 @@ def test_listener_preview_from_a_live_link_take(scene, tiny_checkpoint, tmp_path
     npz it converts to does."""
     from model_core.face.livelink import write_livelink_csv
     from model_core.face.livelink_motion import take_from_head
-    from model_core.flame import save_motion_npz
-    from model_core.motion_files import load_motion
+    from model_core.face.flame import save_motion_npz
+    from model_core.face.motion_files import load_motion
     motion = synthetic_motion(75, 12)
     write_livelink_csv(tmp_path / "b.csv", take_from_head(motion))
     converted = load_motion(tmp_path / "b.csv")

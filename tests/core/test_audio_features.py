@@ -5,9 +5,9 @@ import soundfile as sf
 import torch
 from scipy.signal import resample_poly
 
-from model_core.audio import load_audio, pad_pair
 from model_core.errors import AudioError
-from model_core.logmel import LogMelFrontEnd, mel_filterbank
+from model_core.speech.audio import load_audio, pad_pair
+from model_core.speech.logmel import LogMelFrontEnd, mel_filterbank
 
 
 def tone(seconds, sr, freq=440.0):

@@ -10,7 +10,7 @@ from model_core.baselines.dualtalk import (DualTalkConfig, DualTalkMethod, DualT
 from model_core.baselines.trivial import Mirror, StaticMean, training_mean
 from model_core.errors import CheckpointError
 from model_core.evaluation.protocol import AgentClip
-from model_core.flame import save_motion_npz
+from model_core.face.flame import save_motion_npz
 
 TINY = preset("tiny")
 

@@ -13,14 +13,14 @@ import pytest
 import torch
 
 from hostile_files import peak_in_child, run_cli, write_npz_bomb, write_wav
-from model_core.audio import MAX_AUDIO_SECONDS, load_audio
-from model_core.audio_stream import open_audio
 from model_core.checkpoint import load_model
 from model_core.config import PRESETS, preset
 from model_core.errors import AudioError, CheckpointError, MotionFileError
-from model_core.flame import load_motion_npz
+from model_core.face.flame import load_motion_npz
 from model_core.model import TimarModel
 from model_core.model_size import MAX_MODEL_BYTES, model_bytes, parameter_count
+from model_core.speech.audio import MAX_AUDIO_SECONDS, load_audio
+from model_core.speech.audio_stream import open_audio
 
 MEMORY_BOUND_MB = 100
 
@@ -144,7 +144,8 @@ def test_a_1hz_wav_of_1mb_is_refused_in_a_child_without_memory(tmp_path):
     wav = write_wav(tmp_path / "one_hz.wav", 1)
     for call in ("load_audio", "open_audio"):
         growth, _, seconds, outcome = peak_in_child(
-            "from model_core.audio import load_audio\nfrom model_core.audio_stream import open_audio",
+            "from model_core.speech.audio import load_audio\n"
+            "from model_core.speech.audio_stream import open_audio",
             f"{call}({str(wav)!r})")
         assert outcome.startswith("AudioError") and "1 samples per second" in outcome
         assert growth < MEMORY_BOUND_MB and seconds < 0.5, (call, growth, seconds)
@@ -233,7 +234,7 @@ def test_an_npz_that_would_inflate_to_gigabytes_is_refused_from_its_directory(tm
     bomb = write_npz_bomb(tmp_path / "bomb.npz")
     assert bomb.stat().st_size < 5_000_000
     growth, _, seconds, outcome = peak_in_child(
-        "from model_core.flame import load_motion_npz", f"load_motion_npz({str(bomb)!r})")
+        "from model_core.face.flame import load_motion_npz", f"load_motion_npz({str(bomb)!r})")
     assert outcome.startswith("MotionFileError") and "would inflate to 3,242 MB" in outcome, outcome
     assert growth < MEMORY_BOUND_MB and seconds < 0.5, (growth, seconds)
 

@@ -11,11 +11,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from model_core.evaluation import motion_time as mt
 from model_core.checkpoint import load_model
 from model_core.constants import GROUPS, JAW
 from model_core.corpus.features import speech_features
-from model_core.flame import load_motion_npz
+from model_core.evaluation import motion_time as mt
+from model_core.face.flame import load_motion_npz
 from model_core.generate import DialogueGenerator, GenerationOptions
 
 from helpers import DEMO_ID, REPO

@@ -12,7 +12,7 @@ import torch
 
 from helpers import write_speech_pair
 from model_core import cli as cli_module
-from model_core import flame as flame_module
+from model_core.face import flame as flame_module
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,10 +8,10 @@ import pytest
 from model_core import cli as cli_module
 from model_core.constants import JAW, NECK
 from model_core.face.channels import ARKIT_DIM, ARKIT_INDEX, face_from_flame, jaw_rad_from_open
+from model_core.face.flame import load_motion_npz
 from model_core.face.head_angles import neck_to_yaw_pitch_roll
 from model_core.face.livelink import read_livelink_csv, write_livelink_csv
 from model_core.face.livelink_motion import take_from_head
-from model_core.flame import load_motion_npz
 
 PRECISION = 5e-7
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from model_core import flame
 from model_core.cli import main
 from model_core.corpus import fillets
 from model_core.corpus.features import speech_features
 from model_core.corpus.phones import check_timeline, read_json
 from model_core.corpus.voices import tool_missing
+from model_core.face import flame
 
 TINY = ["--hours", "0.01", "--test-minutes", "0.5", "--ood-minutes", "0.5", "--seed", "3"]
 
@@ -147,7 +147,7 @@ def test_jaw_leads_the_voice_by_two_frames(corpus):
 def test_ood_voices_are_two_distinct_actors():
     if not fillets.available():
         pytest.skip("fillets-ng-data-nl/-cs not installed (run .ci/setup)")
-    from model_core.audio import load_audio
+    from model_core.speech.audio import load_audio
 
     for lang in fillets.available():
         lines = fillets.fish_lines(lang)

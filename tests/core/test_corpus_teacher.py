@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_core.audio import load_audio
 from model_core.corpus import stats as motion_stats
 from model_core.corpus.features import speech_features
+from model_core.speech.audio import load_audio
 from model_core.corpus.teacher import (REACT_LAG, accents, dialogue_motion, head_motion,
                                        pause_onsets, random_style)
 

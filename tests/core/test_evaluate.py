@@ -13,7 +13,7 @@ import soundfile as sf
 from model_core import cli
 from model_core.baselines.trivial import Mirror, StaticMean
 from model_core.evaluation.protocol import agent_clips, evaluate, iter_clips, tables
-from model_core.flame import save_motion_npz
+from model_core.face.flame import save_motion_npz
 
 DEMO = Path(__file__).resolve().parents[3] / "shared" / "data" / "dualtalk_demo"
 

@@ -102,7 +102,7 @@ def test_timar_skips_a_clip_with_broken_audio(model):
 def test_evaluate_command_with_checkpoint(tmp_path: Path, capsys):
     import soundfile as sf
 
-    from model_core.flame import save_motion_npz
+    from model_core.face.flame import save_motion_npz
 
     test = tmp_path / "test"
     test.mkdir()

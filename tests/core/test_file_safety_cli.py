@@ -14,7 +14,7 @@ import pytest
 from helpers import write_speech_pair
 from model_core import cli as cli_module
 from model_core import fileio, paths
-from model_core.flame import write_motion_npz
+from model_core.face.flame import write_motion_npz
 
 REPO = Path(__file__).resolve().parents[2]
 

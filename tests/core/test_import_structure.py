@@ -83,9 +83,26 @@ def test_a_checkpoint_path_travels_one_way(graph):
     """official.py converts a release payload and nothing more: it builds no model and
     reads no file, so it imports neither the loader nor the model nor the speech model."""
     official = {t for t, _ in graph["model_core.official"]}
-    assert not official & {"model_core.checkpoint", "model_core.model", "model_core.wav2vec2",
-                           "model_core.speech_model"}
-    speech = {t for t, _ in graph["model_core.speech_model"]}
+    assert not official & {"model_core.checkpoint", "model_core.model",
+                           "model_core.speech.wav2vec2", "model_core.speech.speech_model"}
+    speech = {t for t, _ in graph["model_core.speech.speech_model"]}
     assert not any(t.split(".")[0] in ("torch", "transformers") for t in speech)
     checkpoint = {t for t, _ in graph["model_core.checkpoint"]}
     assert {"model_core.official", "model_core.model"} <= checkpoint
+
+
+# What the two rooms may take from the rest of model_core: facts, the error base, safe file
+# reading and writing. Nothing of the model (layout, transformer, model, mouth, generate),
+# and neither room the other: speech/ ends at features, face/ starts at channel values.
+ROOM_FOUNDATION = {"model_core.constants", "model_core.errors", "model_core.fileio",
+                   "model_core.input_files", "model_core.npz_check"}
+
+
+@pytest.mark.parametrize("room", ["model_core.speech", "model_core.face"])
+def test_the_speech_and_face_rooms_stand_on_the_foundation_only(graph, room):
+    modules = [m for m in graph if m == room or m.startswith(room + ".")]
+    assert len(modules) > 5, f"{room} has lost its modules: {modules}"
+    outside = {(m, t) for m in modules for t, _ in graph[m]
+               if t.startswith("model_core") and not t.startswith(room + ".")
+               and t != room and t not in ROOM_FOUNDATION | {"model_core"}}
+    assert not outside, f"{room} reaches outside its room and the foundation: {sorted(outside)}"

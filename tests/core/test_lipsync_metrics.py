@@ -142,7 +142,7 @@ def test_a_phones_file_is_read_or_refused_clearly(tmp_path):
 
 def test_phone_loop_labels_the_real_dialogue_and_the_real_jaw_follows_them(demo_dir):
     from model_core.evaluation.phone_loop import phone_loop
-    from model_core.flame import load_motion_npz
+    from model_core.face.flame import load_motion_npz
 
     stem = demo_dir / "UbjUDM1MiGE_sub_video_72_speaker2"
     phones = phone_loop(stem.with_suffix(".wav"))

@@ -14,9 +14,9 @@ from model_core.face.head_angles import (axis_angle_to_matrix, neck_to_yaw_pitch
                                          yaw_pitch_roll_to_neck)
 from model_core.face.livelink import (CSV_ARKIT_COLUMNS, HEADER, LiveLinkTake, format_timecode,
                                       read_livelink_csv, write_livelink_csv)
+from model_core.face.flame import write_motion_npz
 from model_core.face.livelink_motion import head_from_take, take_from_head
-from model_core.flame import write_motion_npz
-from model_core.motion_files import load_head_motion, load_motion
+from model_core.face.motion_files import load_head_motion, load_motion
 
 PRECISION = 5e-7          # the CSV's 6 decimals, half a unit of the last one
 F32_PRECISION = 6e-7      # the same once stored as float32 (motion, face frames)

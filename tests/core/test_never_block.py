@@ -10,12 +10,12 @@ import time
 import pytest
 
 from hostile_files import run_cli
-from model_core.audio import load_audio
-from model_core.audio_stream import open_audio
 from model_core.checkpoint import load_model
 from model_core.errors import AudioError, CheckpointError, MotionFileError
-from model_core.flame import load_motion_npz
+from model_core.face.flame import load_motion_npz
 from model_core.input_files import MAX_INPUT_BYTES, check_input_file
+from model_core.speech.audio import load_audio
+from model_core.speech.audio_stream import open_audio
 
 
 @pytest.fixture

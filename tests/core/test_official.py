@@ -12,7 +12,7 @@ from model_core import model as model_module
 from model_core.checkpoint import load_model, model_from_payload, read_checkpoint
 from model_core.errors import CheckpointError, TimarError
 from model_core.generate import DialogueGenerator, GenerationOptions
-from model_core.speech_model import SPEECH_MODEL_ENV
+from model_core.speech.speech_model import SPEECH_MODEL_ENV
 from model_core.official_testing import (LARGE, TINY, release_args, release_layout,
                                          random_release_state, write_release)
 

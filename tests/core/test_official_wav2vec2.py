@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from model_core.speech_model import setup_problems
 from model_core.errors import TimarError
+from model_core.speech.speech_model import setup_problems
 
 SR = 16000
 
@@ -23,7 +23,7 @@ def speech_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def frontend(speech_dir):
-    from model_core.wav2vec2 import Wav2Vec2FrontEnd
+    from model_core.speech.wav2vec2 import Wav2Vec2FrontEnd
 
     return Wav2Vec2FrontEnd(directory=speech_dir)
 
@@ -55,7 +55,7 @@ def test_each_second_is_encoded_on_its_own(frontend):
 
 
 def test_chunk_batching_does_not_change_features(speech_dir, frontend):
-    from model_core.wav2vec2 import Wav2Vec2FrontEnd
+    from model_core.speech.wav2vec2 import Wav2Vec2FrontEnd
 
     x = torch.stack([audio(3.0, 5), audio(3.0, 6)])
     one = Wav2Vec2FrontEnd(directory=speech_dir, chunk_batch=1)
@@ -82,7 +82,7 @@ def test_speech_model_is_outside_the_state_dict_but_follows_the_model(speech_dir
 
 
 def test_folder_problems_say_what_is_missing(tmp_path, speech_dir, monkeypatch):
-    from model_core.wav2vec2 import load_speech_model
+    from model_core.speech.wav2vec2 import load_speech_model
 
     with pytest.raises(TimarError, match="folder not found.*huggingface.co"):
         load_speech_model(tmp_path / "absent")

@@ -12,7 +12,7 @@ import torch
 from hostile_files import run_cli
 from model_core.checkpoint import load_model
 from model_core.errors import CheckpointError
-from model_core.flame import EXP_LIMIT, POSE_LIMIT
+from model_core.face.flame import EXP_LIMIT, POSE_LIMIT
 from model_core.generate import DialogueGenerator, GenerationOptions
 from model_core.output_check import (GENERATED_EXP_LIMIT, GENERATED_POSE_LIMIT, ModelOutputError,
                                      check_generated_motion)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_core.audio import load_audio
+from model_core.speech.audio import load_audio
 from model_core.constants import JAW, SAMPLE_RATE
 from model_core.corpus import fillets_english
 from model_core.corpus.align import align, words_of
@@ -25,7 +25,7 @@ from model_core.evaluation.pauses import cut_at_pauses
 from model_core.evaluation.phone_frames import frame_labels
 from model_core.evaluation.real_labels import label_recording, recording_phones, speakable
 from model_core.evaluation.transcribe import Transcriber, decode_tokens, unavailable_reason
-from model_core.flame import load_motion_npz
+from model_core.face.flame import load_motion_npz
 
 REPO = Path(__file__).resolve().parents[2]
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")

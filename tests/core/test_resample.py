@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.signal import resample_poly as scipy_resample_poly
 
-from model_core.resample import resample_poly
+from model_core.speech.resample import resample_poly
 
 
 @pytest.mark.parametrize("rate", [8000, 11025, 22050, 24000, 32000, 44100, 48000, 96000])

@@ -5,10 +5,10 @@ import pytest
 import soundfile as sf
 import torch
 
-from model_core.audio import load_audio, pad_pair
-from model_core.audio_stream import BLOCK, open_audio, truncation_warning, wav_shortfall
-from model_core.feature_stream import TurnFeatures
 from model_core.generate import DialogueGenerator, GenerationOptions
+from model_core.speech.audio import load_audio, pad_pair
+from model_core.speech.audio_stream import BLOCK, open_audio, truncation_warning, wav_shortfall
+from model_core.speech.feature_stream import TurnFeatures
 from model_core.testing import make_tiny_model, speech_like
 
 

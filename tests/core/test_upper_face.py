@@ -10,15 +10,15 @@ import pytest
 import soundfile as sf
 
 from model_core import cli
-from model_core.audio import load_audio
-from model_core.audio_stream import open_audio
+from model_core.speech.audio import load_audio
+from model_core.speech.audio_stream import open_audio
 from model_core.checkpoint import load_model
 from model_core.constants import FPS, NECK, SAMPLE_RATE, TURN_FRAMES
 from model_core.corpus import engines
 from model_core.corpus.features import frame_windows, speech_features
 from model_core.face.channels import ARKIT_INDEX, FACE_DIM, face_from_flame
 from model_core.face.upper import BROWS, SMILE, UPPER_CHANNELS, UpperFace
-from model_core.face.upper_stream import HeardAudio, UpperFaceStream
+from model_core.upper_face_stream import HeardAudio, UpperFaceStream
 from model_core.generate import DialogueGenerator, GenerationOptions
 from model_core.speech.prosody import ProsodyStream, loudness_db, pitch
 from model_core.testing import make_tiny_checkpoint, make_tiny_model

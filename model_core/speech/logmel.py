@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .constants import SAMPLE_RATE, SAMPLES_PER_FRAME, TURN_FRAMES
+from ..constants import SAMPLE_RATE, SAMPLES_PER_FRAME, TURN_FRAMES
 
 WIN = 400            # 25 ms
 HOP = 160            # 10 ms

@@ -27,8 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .constants import SAMPLE_RATE, SAMPLES_PER_FRAME, TURN_FRAMES
-from .errors import SpeechModelError
+from ..constants import SAMPLE_RATE, SAMPLES_PER_FRAME, TURN_FRAMES
+from ..errors import SpeechModelError
 from .speech_model import resolve_speech_model_dir, speech_folder_problem, transformers_problem
 
 CHUNK = SAMPLE_RATE                       # one turn of audio per wav2vec2 call

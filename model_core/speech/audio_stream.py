@@ -3,7 +3,7 @@
 :func:`open_audio` checks a track in one pass over the file (decodable, not empty, no NaN,
 not silent) holding only one block at a time, then :meth:`AudioStream.read` hands out the
 16 kHz mono samples in order, resampled block by block with exactly the filter of
-:func:`model_core.audio.resample` (the same taps, alignment and length). Arrays (what the
+:func:`model_core.speech.audio.resample` (the same taps, alignment and length). Arrays (what the
 Blender add-on passes) are wrapped the same way.
 """
 from __future__ import annotations
@@ -14,9 +14,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from ..constants import SAMPLE_RATE
+from ..errors import AudioError
 from .audio import SILENCE_PEAK, check_audio_header, check_sample_rate
-from .constants import SAMPLE_RATE
-from .errors import AudioError
 from .resample import polyphase_taps
 
 BLOCK = 1 << 18          # input samples decoded at a time (about 6 s at 44.1 kHz)
@@ -171,7 +171,7 @@ def _file_blocks(path: str):
 
 def open_audio(source, sample_rate: int | None = None, *, name: str = "audio",
                allow_silent: bool = False) -> AudioStream:
-    """Check a track (see :func:`model_core.audio.load_audio` for what is refused) in one
+    """Check a track (see :func:`model_core.speech.audio.load_audio` for what is refused) in one
     pass of bounded memory and return it as an :class:`AudioStream`."""
     if isinstance(source, (str, os.PathLike)):
         path = name = os.fspath(source)

@@ -7,7 +7,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from .errors import SpeechModelError
+from ..errors import SpeechModelError
 
 SPEECH_MODEL_ENV = "TIMAR_SPEECH_MODEL"
 SPEECH_MODEL_NAME = "facebook/wav2vec2-large-960h-lv60-self"   # what the release was trained with

@@ -11,12 +11,12 @@ import zipfile
 
 import numpy as np
 
-from .constants import EXP, EXP_DIM, JAW, MOTION_DIM, NECK
-from .errors import MotionFileError
-from .face.channels import ARKIT, ARKIT_NAMES, FACE_DIM, VISEME_NAMES, VISEMES
-from .fileio import atomic_write
-from .input_files import MAX_INPUT_BYTES, check_input_file
-from .npz_check import npz_members
+from ..constants import EXP, EXP_DIM, JAW, MOTION_DIM, NECK
+from ..errors import MotionFileError
+from ..fileio import atomic_write
+from ..input_files import MAX_INPUT_BYTES, check_input_file
+from ..npz_check import npz_members
+from .channels import ARKIT, ARKIT_NAMES, FACE_DIM, VISEME_NAMES, VISEMES
 
 # Plausible FLAME ranges: tracked expression coefficients stay within about +-10 (the
 # DualTalk demo peaks at 4.3) and jaw and neck rotations well within a half turn. Values

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..constants import SAMPLES_PER_FRAME, TURN_FRAMES
 from .audio_stream import AudioStream
-from .constants import SAMPLES_PER_FRAME, TURN_FRAMES
 
 TURN_SAMPLES = TURN_FRAMES * SAMPLES_PER_FRAME
 

@@ -7,9 +7,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from .constants import SAMPLE_RATE
-from .errors import AudioError
-from .input_files import check_input_file
+from ..constants import SAMPLE_RATE
+from ..errors import AudioError
+from ..input_files import check_input_file
 from .resample import resample_poly
 
 # Peak level under which a track counts as silent (about -70 dBFS).

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..constants import NECK, SAMPLES_PER_FRAME, TURN_FRAMES
-from ..speech.prosody import WINDOW_AHEAD, ProsodyStream
-from .upper import UPPER_CHANNELS, UpperFace, apply_upper
+from .constants import NECK, SAMPLES_PER_FRAME, TURN_FRAMES
+from .speech.prosody import WINDOW_AHEAD, ProsodyStream
+from .face.upper import UPPER_CHANNELS, UpperFace, apply_upper
 
 NECK_PITCH = NECK.start           # FLAME neck rotation about x: > 0 the chin goes down
 

@@ -7,8 +7,8 @@ import os
 
 import numpy as np
 
-from .face.livelink_motion import load_livelink_motion
 from .flame import check_motion_range, load_motion_npz
+from .livelink_motion import load_livelink_motion
 
 
 def is_livelink_csv(path) -> bool:
