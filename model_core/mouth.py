@@ -27,6 +27,9 @@ PAST_FRAMES = 8
 LOOKAHEAD_FRAMES = 2
 # (past, lookahead) frames each mouth front end's head reads.
 CONTEXT_FRAMES = {"logmel": (PAST_FRAMES, LOOKAHEAD_FRAMES), "whisper": (4, 0)}
+# A frame's ARKit weights are scaled by min(1, SILENCE_GATE (1 - P(sil))): 0 where the head is
+# sure of silence, untouched below P(sil) = 1 - 1 / SILENCE_GATE.
+SILENCE_GATE = 2.0
 # The causal log-mel of digital silence: log(1e-8) less any speech level, clamped at -12,
 # divided by 4 (logmel.LogMelStream).
 SILENCE_FEATURE = -3.0
@@ -76,7 +79,7 @@ class MouthHead(nn.Module):
         raw = self(feats)
         face = torch.cat([torch.sigmoid(raw[..., :ARKIT_DIM]),
                           torch.softmax(raw[..., ARKIT_DIM:], dim=-1)], dim=-1)
-        speech = (2.0 * (1.0 - face[..., ARKIT_DIM + VISEME_INDEX["sil"]])).clamp(max=1.0)
+        speech = (SILENCE_GATE * (1.0 - face[..., ARKIT_DIM + VISEME_INDEX["sil"]])).clamp(max=1.0)
         face[..., :ARKIT_DIM] *= speech[..., None]
         face_np = face.cpu().numpy()
         for b in range(face_np.shape[0]):

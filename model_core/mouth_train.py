@@ -28,6 +28,7 @@ from .speech.audio import load_audio
 from .constants import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME
 from .corpus.lip_teacher import teach
 from .errors import TimarError
+from .fileio import atomic_write
 from .face.channels import ARKIT_DIM, ARKIT_INDEX, MOUTH_CHANNELS
 from .face.visemes import JAW_OPEN, LIP_CLOSURE, LIP_ROUNDING
 from .mouth import SILENCE_FEATURE, loss
@@ -43,6 +44,7 @@ class MouthTrainOptions:
     augmentations: int = 2          # noisy, shifted copies of every utterance
     seed: int = 0
     max_minutes: float = 0.0
+    feature_cache: str | None = None   # a file keeping the augmented features between runs
 
 
 def utterance_files(folders) -> list[tuple[Path, Path]]:
@@ -73,7 +75,8 @@ def channel_weights() -> torch.Tensor:
 
 
 def _example(frontend, audio: np.ndarray, phones: list, rng: np.random.Generator):
-    """One augmented utterance -> (features (F, feat), targets (F, 67))."""
+    """One augmented utterance -> (features (F, feat), its phones shifted into the padded
+    clip); the targets are ``teach(phones, F)``."""
     before = int(rng.uniform(0.0, 1.5) * SAMPLE_RATE)
     after = int(rng.uniform(0.5, 1.5) * SAMPLE_RATE)
     gain = 10.0 ** (rng.uniform(-12.0, 6.0) / 20.0)
@@ -97,7 +100,7 @@ def _example(frontend, audio: np.ndarray, phones: list, rng: np.random.Generator
     shift = before / SAMPLE_RATE
     shifted = [_shift(p, shift) for p in phones]
     feats = frontend(torch.from_numpy(x)[None])[0]
-    return feats[:frames], torch.from_numpy(teach(shifted, frames))
+    return feats[:frames], shifted
 
 
 def _shift(phone, by: float):
@@ -107,22 +110,52 @@ def _shift(phone, by: float):
     return [label, float(start) + by, float(end) + by, *rest]
 
 
-def build_examples(frontend, folder, options: MouthTrainOptions, log=print,
-                   store: torch.dtype = torch.float32):
-    """``store``: the features' dtype in memory (float16 for Whisper's 512 per frame)."""
+def cache_key(frontend_name: str, files, options: MouthTrainOptions) -> dict:
+    """What the augmented features depend on: the front end, each file's name, size and time,
+    the augmentation copies and the seed. A cache made under another key is rebuilt."""
+    stats = [(str(w), w.stat().st_size, w.stat().st_mtime_ns) for w, _ in files]
+    return {"frontend": frontend_name, "files": stats, "augmentations": options.augmentations,
+            "seed": options.seed}
+
+
+def _augmented_features(frontend, files, options: MouthTrainOptions, log, store: torch.dtype):
     rng = np.random.default_rng(options.seed)
-    examples = []
-    files = utterance_files(folder)
+    feats, phones = [], []
     start = time.perf_counter()
     for i, (wav, phones_file) in enumerate(files):
         audio = load_audio(str(wav))
-        phones = json.loads(phones_file.read_text())
-        phones = phones["phones"] if isinstance(phones, dict) else phones
+        said = json.loads(phones_file.read_text())
+        said = said["phones"] if isinstance(said, dict) else said
         for _ in range(options.augmentations):
-            feats, target = _example(frontend, audio, phones, rng)
-            examples.append((feats.to(store), target))
+            f, shifted = _example(frontend, audio, said, rng)
+            feats.append(f.to(store))
+            phones.append(shifted)
         if (i + 1) % 500 == 0:
             log(f"features of {i + 1}/{len(files)} utterances, {time.perf_counter() - start:.0f} s")
+    return feats, phones
+
+
+def build_examples(frontend, folder, options: MouthTrainOptions, log=print,
+                   store: torch.dtype = torch.float32, frontend_name: str = "logmel"):
+    """(features, targets) pairs of every augmented copy of every utterance. ``store``: the
+    features' dtype in memory (float16 for Whisper's 512 per frame). The features (the slow
+    part: 12 minutes for 7,200 Whisper copies on 2 cores) are kept in
+    ``options.feature_cache`` when given and read back by a run with the same key; the
+    targets are always made anew from the phones, so a changed teacher needs no new cache."""
+    files = utterance_files(folder)
+    key = cache_key(frontend_name, files, options)
+    cache = Path(options.feature_cache) if options.feature_cache else None
+    kept = torch.load(cache, map_location="cpu", weights_only=True) \
+        if cache is not None and cache.is_file() else None
+    if kept is not None and kept.get("key") == key:
+        feats, phones = kept["feats"], kept["phones"]
+        log(f"features of {len(files)} utterances read from {cache}")
+    else:
+        feats, phones = _augmented_features(frontend, files, options, log, store)
+        if cache is not None:
+            atomic_write(cache, lambda tmp: torch.save({"key": key, "feats": feats, "phones": phones}, tmp))
+            log(f"features kept in {cache}")
+    examples = [(f, torch.from_numpy(teach(p, len(f)))) for f, p in zip(feats, phones)]
     log(f"{len(examples)} examples, {sum(len(f) for f, _ in examples) / FPS / 60:.1f} min")
     return examples
 
@@ -148,7 +181,9 @@ def train_mouth(model, folder, options: MouthTrainOptions, log=print) -> dict:
         raise TimarError("this model has no mouth head (config mouth=False)")
     torch.manual_seed(options.seed)
     store = torch.float32 if model.mouth_frontend is None else torch.float16
-    examples = build_examples(model.mouth_features, folder, options, log, store)
+    name = "logmel" if model.mouth_frontend is None else \
+        f"whisper-l{model.config.mouth_whisper_layer}-w{model.config.mouth_whisper_window}"
+    examples = build_examples(model.mouth_features, folder, options, log, store, name)
     rng = np.random.default_rng(options.seed + 1)
     head = model.mouth.train()
     opt = torch.optim.AdamW(head.parameters(), lr=options.lr, weight_decay=options.weight_decay)

@@ -24,6 +24,9 @@ def register(sub) -> None:
                    help="seconds of audio per Whisper run, ending 80 ms after each turn (2.0 or 1.28)")
     p.add_argument("--augmentations", type=int, default=2, help="noisy copies per utterance")
     p.add_argument("--max-minutes", type=float, default=0.0)
+    p.add_argument("--feature-cache", default=None, metavar="FILE",
+                   help="keep the augmented features in FILE and reuse them on the next run with "
+                        "the same data, front end, copies and seed (the features are the slow part)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--half", action="store_true", help="store the weights in float16")
     p.set_defaults(func=run)
@@ -51,7 +54,7 @@ def run(args) -> int:
         raise TimarError(f"{args.base or 'the bundled model'} does not fit its own config")
     options = MouthTrainOptions(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                                 augmentations=args.augmentations, seed=args.seed,
-                                max_minutes=args.max_minutes)
+                                max_minutes=args.max_minutes, feature_cache=args.feature_cache)
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     summary = train_mouth(model, args.data, options, log)
     meta = dict(getattr(base, "meta", {}) or {})

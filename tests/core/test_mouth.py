@@ -25,7 +25,7 @@ def generate(model, a, b, **options):
 def test_streamed_face_frames_equal_the_whole_clip_and_the_jaw_follows_them(one_torch_thread):
     model = make_tiny_model(mouth=True)
     a, b = speech_like(3.3, seed=1), speech_like(3.3, seed=2)
-    result = generate(model, a, b, context_turns=1)
+    result = generate(model, a, b, context_turns=1, upper_face=False)   # the mouth head's own
     assert result.face_a.shape == (len(result.motion_a), FACE_DIM)
     feats = model.frontend(torch.from_numpy(np.stack([a, b])))
     n = len(result.face_a)
@@ -88,3 +88,39 @@ def test_generate_writes_arkit_and_visemes_into_each_npz(tmp_path):
         assert tuple(data["viseme_names"]) == VISEME_NAMES
         assert np.allclose(data["pose"][:, 3], jaw_rad_from_open(data["arkit"][:, ARKIT_INDEX["jawOpen"]]),
                            atol=1e-6)
+
+
+def test_train_mouth_keeps_its_features_and_reads_them_back_for_the_same_data_only(tmp_path, one_torch_thread):
+    import json
+
+    import soundfile as sf
+
+    from model_core.mouth_train import MouthTrainOptions, build_examples
+
+    data = tmp_path / "utt"
+    data.mkdir()
+    for i in range(2):
+        sf.write(data / f"u{i}.wav", speech_like(1.2, seed=20 + i), 16000)
+        phones = [["sil", 0.0, 0.1], ["p", 0.1, 0.2], ["aa", 0.2, 0.6], ["m", 0.6, 0.7], ["uw", 0.7, 1.1]]
+        (data / f"u{i}.json").write_text(json.dumps(phones))
+    model = make_tiny_model(mouth=True)
+    cache = tmp_path / "feats.pt"
+    options = MouthTrainOptions(augmentations=2, feature_cache=str(cache))
+    said = []
+    first = build_examples(model.mouth_features, data, options, log=said.append)
+    assert cache.is_file() and len(first) == 4 and any("kept in" in s for s in said)
+
+    def never_called(audio):
+        raise AssertionError("features were computed again")
+    said.clear()
+    again = build_examples(never_called, data, options, log=said.append)
+    assert any("read from" in s for s in said)
+    for (f1, y1), (f2, y2) in zip(first, again):
+        assert torch.equal(f1, f2) and torch.equal(y1, y2)
+    # another seed (other augmented copies) or changed data: made anew, the cache replaced
+    with_seed = MouthTrainOptions(augmentations=2, seed=1, feature_cache=str(cache))
+    assert not torch.equal(build_examples(model.mouth_features, data, with_seed, log=said.append)[0][0], first[0][0])
+    sf.write(data / "u0.wav", speech_like(1.3, seed=30), 16000)
+    said.clear()
+    build_examples(model.mouth_features, data, options, log=said.append)
+    assert any("kept in" in s for s in said)
