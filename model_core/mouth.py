@@ -17,11 +17,12 @@ ends 80 ms after the turn, so the head takes 4 frames of past and no lookahead o
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 from .face.channels import ARKIT_DIM, FACE_DIM, VISEME_INDEX
-from .face.visemes import seal_lips
+from .face.visemes import part_lips, seal_lips
 
 PAST_FRAMES = 8
 LOOKAHEAD_FRAMES = 2
@@ -54,6 +55,9 @@ class MouthHead(nn.Module):
         k1, k2, k3 = kernel_sizes(past + ahead)
         self.norm = nn.LayerNorm(feat_dim)
         self.project = nn.Linear(feat_dim, width)
+        # training only (train-mouth --dropout sets p; eval mode ignores it): the head learned
+        # the synthetic voices' fine detail and heard real speech worse the longer it trained
+        self.dropout = nn.Dropout(0.0)
         self.convs = nn.Sequential(
             nn.Conv1d(width, width, k1), nn.GELU(),
             nn.Conv1d(width, width, k2), nn.GELU(),
@@ -65,7 +69,7 @@ class MouthHead(nn.Module):
         return self.past + self.ahead
 
     def forward(self, feats: torch.Tensor) -> torch.Tensor:
-        x = nn.functional.gelu(self.project(self.norm(feats)))
+        x = self.dropout(nn.functional.gelu(self.project(self.norm(feats))))
         x = self.convs(x.transpose(1, 2)).transpose(1, 2)
         return self.out(x)
 
@@ -83,8 +87,10 @@ class MouthHead(nn.Module):
         face[..., :ARKIT_DIM] *= speech[..., None]
         face_np = face.cpu().numpy()
         for b in range(face_np.shape[0]):
-            pp = face_np[b, :, ARKIT_DIM:].argmax(-1) == VISEME_INDEX["PP"]
-            seal_lips(face_np[b, :, :ARKIT_DIM], pp.nonzero()[0])
+            likely = face_np[b, :, ARKIT_DIM:].argmax(-1)
+            seal_lips(face_np[b, :, :ARKIT_DIM], np.flatnonzero(likely == VISEME_INDEX["PP"]))
+            part_lips(face_np[b, :, :ARKIT_DIM], np.flatnonzero((likely != VISEME_INDEX["PP"])
+                                                                & (likely != VISEME_INDEX["sil"])))
         return torch.from_numpy(face_np).to(face.device)
 
 

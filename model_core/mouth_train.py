@@ -45,6 +45,7 @@ class MouthTrainOptions:
     seed: int = 0
     max_minutes: float = 0.0
     feature_cache: str | None = None   # a file keeping the augmented features between runs
+    dropout: float = 0.0               # on the head's projected features, while training
 
 
 def utterance_files(folders) -> list[tuple[Path, Path]]:
@@ -186,6 +187,7 @@ def train_mouth(model, folder, options: MouthTrainOptions, log=print) -> dict:
     examples = build_examples(model.mouth_features, folder, options, log, store, name)
     rng = np.random.default_rng(options.seed + 1)
     head = model.mouth.train()
+    head.dropout.p = options.dropout
     opt = torch.optim.AdamW(head.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, options.lr, total_steps=options.steps,
                                                 pct_start=0.05)
@@ -206,5 +208,6 @@ def train_mouth(model, folder, options: MouthTrainOptions, log=print) -> dict:
             log(f"stopped at step {step} by --max-minutes")
             break
     head.eval()
+    head.dropout.p = 0.0
     return {"steps": done, "final_loss": last, "examples": len(examples),
             "minutes": (time.perf_counter() - start) / 60}

@@ -23,6 +23,8 @@ def register(sub) -> None:
     p.add_argument("--whisper-window", type=float, default=2.0,
                    help="seconds of audio per Whisper run, ending 80 ms after each turn (2.0 or 1.28)")
     p.add_argument("--augmentations", type=int, default=2, help="noisy copies per utterance")
+    p.add_argument("--dropout", type=float, default=0.0,
+                   help="dropout on the head's projected features while training (0-0.9)")
     p.add_argument("--max-minutes", type=float, default=0.0)
     p.add_argument("--feature-cache", default=None, metavar="FILE",
                    help="keep the augmented features in FILE and reuse them on the next run with "
@@ -54,7 +56,8 @@ def run(args) -> int:
         raise TimarError(f"{args.base or 'the bundled model'} does not fit its own config")
     options = MouthTrainOptions(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                                 augmentations=args.augmentations, seed=args.seed,
-                                max_minutes=args.max_minutes, feature_cache=args.feature_cache)
+                                max_minutes=args.max_minutes, feature_cache=args.feature_cache,
+                                dropout=args.dropout)
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     summary = train_mouth(model, args.data, options, log)
     meta = dict(getattr(base, "meta", {}) or {})

@@ -18,15 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..constants import FPS
-from ..face.channels import ARKIT, ARKIT_DIM, ARKIT_INDEX, FACE_DIM, VISEME_DIM, VISEMES
+from ..face.channels import ARKIT, ARKIT_DIM, FACE_DIM, VISEME_DIM, VISEMES
 from ..face.visemes import (BILABIALS, GROUPS, JAW_OPEN, LIP_CLOSURE, VISEME_SHAPES, VOWELS,
-                            channel_groups, dominance_table, seal_lips, viseme_id)
+                            channel_groups, dominance_table, part_lips, seal_lips, viseme_id)
 
 SUBSTEPS = 8                       # 5 ms grid: 8 samples per 40 ms frame
 STRESS_JAW = {1: 1.0, 2: 0.85, 0: 0.65}     # a vowel's jaw target by lexical stress
 MARGIN_S = 1.0                     # segments further than this from a block are ignored
 BLOCK_FRAMES = 750                 # curves are computed 30 s at a time (bounded memory)
-PARTED_MIN = 0.08                  # jawOpen - mouthClose on speech that is not p/b/m
 
 _STRENGTH, _REACH = dominance_table()
 _GROUP_OF = channel_groups()
@@ -114,13 +113,12 @@ def _part_lips(face: np.ndarray, seg, n_frames: int) -> None:
     the coarticulated jaw can sink to a closed mouth where an "s" or "er" follows silence
     (the silence rest pulls it to 0), which reads as a closure no bilabial explains (the
     teacher itself made 10 such closures a minute). Teeth together, lips apart: the jaw's
-    floor is ``PARTED_MIN`` above ``mouthClose``."""
+    floor is ``face.visemes.PARTED_MIN`` above ``mouthClose``."""
     start, end, vis, _, bil = seg
     centres = (np.arange(n_frames) + 0.5) / FPS
     at = np.clip(np.searchsorted(start, centres, side="right") - 1, 0, len(start) - 1)
     speech = (vis[at] != viseme_id("sil")) & ~bil[at] & (centres < end[at])
-    close = ARKIT_INDEX["mouthClose"]        # the ARKit block starts at column 0
-    face[speech, JAW_OPEN] = np.maximum(face[speech, JAW_OPEN], face[speech, close] + PARTED_MIN)
+    part_lips(face[:, ARKIT], np.flatnonzero(speech))
 
 
 def _seal_bilabials(face: np.ndarray, seg, n_frames: int) -> None:

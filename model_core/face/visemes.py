@@ -176,6 +176,21 @@ def seal_lips(arkit: np.ndarray, frames) -> None:
         arkit[frames, c] = np.maximum(arkit[frames, c], SEAL_PRESS)
 
 
+PARTED_MIN = 0.08     # jawOpen - mouthClose on speech that is not p/b/m: teeth near, lips apart
+
+
+def part_lips(arkit: np.ndarray, frames) -> None:
+    """Part the lips in place on ``frames`` of (T, 52) ARKit weights: ``jawOpen`` at least
+    ``PARTED_MIN`` above ``mouthClose``. The teacher parts every frame whose centre is in a
+    phone other than p/b/m or silence; the mouth model every frame whose most likely viseme
+    is neither PP nor sil, so only p/b/m close the lips while talking."""
+    frames = np.asarray(frames)
+    if frames.size == 0:
+        return
+    close = arkit[frames, ARKIT_INDEX["mouthClose"]]
+    arkit[frames, JAW_OPEN] = np.maximum(arkit[frames, JAW_OPEN], close + PARTED_MIN)
+
+
 def sealed(arkit: np.ndarray, tolerance: float = 0.05) -> np.ndarray:
     """(T,) bool: the lips meet (``jawOpen - mouthClose <= tolerance``)."""
     return arkit[:, JAW_OPEN] - arkit[:, ARKIT_INDEX["mouthClose"]] <= tolerance
