@@ -35,8 +35,12 @@ def test_streamed_face_frames_equal_the_whole_clip_and_the_jaw_follows_them(one_
         assert np.allclose(motion[:, JAW.start], jaw_rad_from_open(face[:, ARKIT_INDEX["jawOpen"]]))
         assert (face[:, :52] >= 0).all() and (face[:, :52] <= 1).all()
         assert np.allclose(face[:, 52:].sum(1), 1.0, atol=1e-5)
-        pp = face[:, 52:].argmax(1) == VISEME_INDEX["PP"]
+        likely = face[:, 52:].argmax(1)
+        pp = likely == VISEME_INDEX["PP"]
         assert sealed(face[:, :52])[pp].all()
+        # and only p/b/m close the lips while talking: every other speech viseme parts them
+        talking = ~pp & (likely != VISEME_INDEX["sil"])
+        assert talking.any() and not sealed(face[:, :52])[talking].any()
 
 
 def test_a_frame_reads_80_ms_of_audio_after_it_and_no_more(one_torch_thread):
