@@ -31,6 +31,9 @@ CONTEXT_FRAMES = {"logmel": (PAST_FRAMES, LOOKAHEAD_FRAMES), "whisper": (4, 0)}
 # A frame's ARKit weights are scaled by min(1, SILENCE_GATE (1 - P(sil))): 0 where the head is
 # sure of silence, untouched below P(sil) = 1 - 1 / SILENCE_GATE.
 SILENCE_GATE = 2.0
+# Lips part on every frame whose most likely viseme is not PP and whose P(sil) is below this:
+# a frame the head is unsure is silent (word edges, real speech's weak consonants) is speech.
+PART_BELOW_SIL = 0.7
 # The causal log-mel of digital silence: log(1e-8) less any speech level, clamped at -12,
 # divided by 4 (logmel.LogMelStream).
 SILENCE_FEATURE = -3.0
@@ -89,8 +92,8 @@ class MouthHead(nn.Module):
         for b in range(face_np.shape[0]):
             likely = face_np[b, :, ARKIT_DIM:].argmax(-1)
             seal_lips(face_np[b, :, :ARKIT_DIM], np.flatnonzero(likely == VISEME_INDEX["PP"]))
-            part_lips(face_np[b, :, :ARKIT_DIM], np.flatnonzero((likely != VISEME_INDEX["PP"])
-                                                                & (likely != VISEME_INDEX["sil"])))
+            unsure = face_np[b, :, ARKIT_DIM + VISEME_INDEX["sil"]] < PART_BELOW_SIL
+            part_lips(face_np[b, :, :ARKIT_DIM], np.flatnonzero((likely != VISEME_INDEX["PP"]) & unsure))
         return torch.from_numpy(face_np).to(face.device)
 
 
