@@ -363,6 +363,8 @@ class DialogueGenerator:
         face = self._mouth(t, s)          # first: it reads turn t - 1's features, kept till now
         cond = self._conditions(t, s.feats, motion, agents, s.users, s.partner_known,
                                 s.cache)                                   # (A, 25, D)
+        # what turn t + 1 reads: the transformer's window, and the mouth turn t's features
+        s.feats.drop_before(min(self._window_start(t + 1), t))
         self._check_stop()
         noise = s.noise.next_turn()                               # (draws, A * 25, 56)
         previous = motion[agents, t - 1] if t > 0 else None       # (A, 25, 56) emitted
@@ -440,19 +442,23 @@ class DialogueGenerator:
                                  motion[users, sel], motion[agents, sel],
                                  speech_known, known, visible, first_window_token)
 
+    def _window_start(self, t: int) -> int:
+        """The first turn whose tokens the transformer reads to predict turn t."""
+        model, ctx = self.model, self.options.context_turns
+        if not model.cacheable:
+            return max(0, t - ctx)                          # cropped window, recomputed
+        if not self.options.use_cache:
+            return max(0, t - ctx * model.config.depth)     # whole receptive field
+        # Cached: commit turn t-1 (now complete) and predict turn t in one pass. At
+        # context 0 no turn ever looks back, so there is nothing to commit.
+        return max(0, t - 1) if ctx > 0 else t
+
     def _conditions(self, t, feats, motion, agents, users, partner_known, cache) -> torch.Tensor:
         """Transformer output at the agent-motion slots of turn t: (A, 25, D)."""
         model, opt = self.model, self.options
         ctx = opt.context_turns
         args = (feats, motion, agents, users, partner_known, t)
-        if not model.cacheable:
-            first = max(0, t - ctx)                          # cropped window, recomputed
-        elif not opt.use_cache:
-            first = max(0, t - ctx * model.config.depth)     # whole receptive field
-        else:
-            # Cached: commit turn t-1 (now complete) and predict turn t in one pass. At
-            # context 0 no turn ever looks back, so there is nothing to commit.
-            first = max(0, t - 1) if ctx > 0 else t
+        first = self._window_start(t)
         x = self._turn_tokens(range(first, t + 1), *args)
         slots = model.last_turn_agent_slots(t + 1 - first, x.device)
         hidden, new_kv = model.run(x, turn_ids(first, t + 1 - first, x.device), ctx,

@@ -102,6 +102,13 @@ class TurnFeatures:
             turns.append(torch.nn.functional.pad(f, (0, 0, 0, TURN_FRAMES - f.shape[1])))
         return torch.cat(turns, 1).to(dev) if turns else torch.zeros(2, 0, self._mouth_dim, device=dev)
 
+    def drop_before(self, turn: int) -> None:
+        """Forget the features of turns before ``turn``: the reader says what it will never
+        read again (the transformer's window and the mouth head read different spans), so a
+        long dialogue's memory stays bounded."""
+        for t in [t for t in self._turns if t < turn]:
+            del self._turns[t]
+
     def __getitem__(self, key) -> torch.Tensor:
         heads, turns = (key, slice(None)) if not isinstance(key, tuple) else (key[0], key[1])
         rest = key[2:] if isinstance(key, tuple) else ()
@@ -112,8 +119,6 @@ class TurnFeatures:
         if first < min(self._turns, default=first):
             raise IndexError(f"turn {first} was already dropped (turns are read in order)")
         self._compute_to(stop)
-        for t in [t for t in self._turns if t < first]:
-            del self._turns[t]                     # generation never looks back at them
         if stop <= first:
             block = torch.zeros(2, 0, TURN_FRAMES, self.feat_dim, device=self.model.device)
         else:

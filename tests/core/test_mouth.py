@@ -128,3 +128,21 @@ def test_train_mouth_keeps_its_features_and_reads_them_back_for_the_same_data_on
     said.clear()
     build_examples(model.mouth_features, data, options, log=said.append)
     assert any("kept in" in s for s in said)
+
+
+def test_a_model_with_a_mouth_recomputes_the_whole_window_as_the_cache_does(one_torch_thread):
+    # the mouth head reads turns t-1..t+1; the recompute path reads back ctx * depth turns:
+    # neither may drop what the other still needs (the mouth's reads once dropped them, and
+    # `bench` and use_cache=False failed with "turn 0 was already dropped")
+    model = make_tiny_model(mouth=True)
+    a, b = speech_like(6.4, seed=3), speech_like(6.4, seed=4)
+    cached = generate(model, a, b, context_turns=3, use_cache=True, seed=2)
+    recomputed = generate(model, a, b, context_turns=3, use_cache=False, seed=2)
+    assert np.abs(cached.motion_a - recomputed.motion_a).max() <= 1e-4
+    assert np.array_equal(cached.face_b, recomputed.face_b)
+    # and a stream keeps only the turns it will read again
+    stream = DialogueGenerator(model, GenerationOptions(context_turns=3, use_cache=False)).open(
+        a, b, allow_silent=True)
+    for turn in stream:
+        held = sorted(stream._state.feats._turns)
+        assert len(held) <= 3 * model.config.depth + 3, (turn.index, held)
