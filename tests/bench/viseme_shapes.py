@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from lipsync_strip import add_head, render_frames, stage  # noqa: E402
 from model_core.speech.audio import load_audio  # noqa: E402
 from model_core.checkpoint import load_model  # noqa: E402
-from model_core.constants import JAW, MOTION_DIM  # noqa: E402
+from model_core.constants import FPS, JAW, MOTION_DIM  # noqa: E402
 from model_core.corpus.lip_teacher import teach  # noqa: E402
 from model_core.evaluation.lipsync_run import find_utterances  # noqa: E402
 from model_core.evaluation.phone_frames import frame_labels, read_phones_json, viseme_ids  # noqa: E402
@@ -128,6 +128,7 @@ def main(argv=None) -> None:
     motion[:, JAW.start] = jaw_rad_from_open(faces[:, ARKIT][:, ARKIT_INDEX["jawOpen"]])
     bpy.ops.wm.read_homefile(use_empty=True)
     scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = FPS, 1.0   # one key per frame, none resampled
     head, preset_key, credit = add_head(args.head)
     preset = get_preset(preset_key)
     # no blinks, eyes still: one still frame per shape, nothing else moving
