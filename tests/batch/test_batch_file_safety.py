@@ -157,7 +157,7 @@ def test_the_same_head_for_a_and_b_is_refused(capsys, tmp_path, pair):
     # a manifest row with one head twice fails on its own, reported before any work; the
     # other rows go on (issue 19, class 5: every bad row reported, the good ones made)
     code, log = in_process(capsys, "--manifest", manifest, "--out", tmp_path / "out")
-    assert code == 1 and "1 of 2 dialogues have bad input and will fail" in log
+    assert code == 1 and "1 of 2 dialogues have bad input and will fail" in log, (code, log)
     assert "line 3: cannot be made: head_a and head_b are both 'Ann'" in log
     assert "line 2: cannot be made" not in log
     summary = json.loads((tmp_path / "out" / "batch_summary.json").read_text())
