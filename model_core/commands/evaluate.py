@@ -3,13 +3,15 @@
 Example::
 
     python -m model_core evaluate --checkpoint runs/small/model.pt --data DualTalk/test \\
-        --context 0,1,3,7 --baseline runs/dualtalk.pt --trivial --out metrics.json
+        --context 0,1,3,7 --baseline runs/dualtalk.pt --trivial --out metrics.json \\
+        --lipsync utt/heldout          # and the mouth per phone (lipsync-eval's metrics)
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import sys
 
 from ..errors import TimarError
 
@@ -41,6 +43,9 @@ def register(subparsers) -> None:
     p.add_argument("--trivial", action="store_true",
                    help="add the static-mean and mirror-partner references")
     p.add_argument("--skip-timar", action="store_true", help="evaluate only the baselines")
+    p.add_argument("--lipsync", default=None, metavar="DIR",
+                   help="also score the TIMAR model's mouth per phone on a folder of utterances "
+                        "(NAME.wav + NAME.json phones; lipsync-eval's metrics and targets)")
     p.add_argument("--max-clips", type=int, default=None, help="evaluate only the first N dialogues")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default auto)")
     p.add_argument("--steps", type=int, default=5, help="diffusion sampling steps (default 5)")
@@ -96,13 +101,34 @@ def build_methods(args) -> list:
     return methods
 
 
+def _lipsync(args, utterances):
+    """The mouth per phone (``lipsync-eval``'s benchmark) with this run's model and options."""
+    from ..checkpoint import load_model
+    from ..evaluation.lipsync_run import run_benchmark, table
+    from ..generate import DialogueGenerator, GenerationOptions
+
+    model = load_model(args.checkpoint, args.device, getattr(args, "speech_model", None))
+    options = GenerationOptions(steps=args.steps, temperature=args.temperature, seed=args.seed,
+                                device=args.device, turn_filter_sigma=args.turn_filter,
+                                neck_filter_sigma=args.neck_filter,
+                                seam_blend_frames=args.seam_blend)
+    result = run_benchmark(DialogueGenerator(model, options), utterances, [],
+                           log=lambda line: print(line, file=sys.stderr, flush=True))
+    print(table(result))
+    return result
+
+
 def run(args) -> int:
+    from ..evaluation.lipsync_run import as_json, find_utterances
     from ..evaluation.protocol import evaluate, iter_clips, report, stderr_log, tables
 
     if not os.path.isdir(args.data):
         raise TimarError(f"--data {args.data}: no such folder")
     if args.max_clips is not None and args.max_clips < 1:
         raise TimarError("--max-clips must be at least 1")
+    if args.lipsync is not None and args.skip_timar:
+        raise TimarError("--lipsync scores the TIMAR model's mouth: drop --skip-timar")
+    utterances = find_utterances(args.lipsync) if args.lipsync is not None else []
     methods = build_methods(args)
     clips = iter_clips(args.data, args.max_clips)
     if args.draws < 1:
@@ -119,6 +145,7 @@ def run(args) -> int:
         timar = any(m.context is not None for m in methods)
         print(f"note: {len(partnerless)} clip(s) lack the partner's motion: P-FD and rPCC "
               "are absent for them" + ("; TIMAR generated the partner's head too" if timar else ""))
+    lipsync = _lipsync(args, utterances) if utterances else None
     if args.out:
         protocol = {"contexts": args.context, "steps": args.steps, "seed": args.seed,
                     "temperature": args.temperature, "checkpoint": args.checkpoint,
@@ -129,7 +156,10 @@ def run(args) -> int:
                     "seam_blend": args.seam_blend}
         folder = os.path.dirname(os.path.abspath(args.out))
         os.makedirs(folder, exist_ok=True)
+        written = report(results, args.data, protocol)
+        if lipsync is not None:
+            written["lipsync"] = as_json(lipsync)
         with open(args.out, "w", encoding="utf-8") as f:
-            json.dump(report(results, args.data, protocol), f, indent=1)
+            json.dump(written, f, indent=1)
         print(f"wrote {args.out}")
     return 0

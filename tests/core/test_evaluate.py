@@ -160,3 +160,28 @@ def test_evaluate_command_with_dualtalk_baseline(dataset: Path, capsys):
     dualtalk = json.loads(out.read_text())["methods"]["DualTalk"]
     assert dualtalk["num_clips"] == 4 and dualtalk["context"] is None
     assert dualtalk["mean"]["pfd_exp"] is not None and dualtalk["mean"]["mse_exp"] > 0
+
+
+def test_evaluate_scores_the_mouth_per_phone_too(dataset: Path, tmp_path: Path, capsys):
+    from model_core.testing import make_tiny_checkpoint
+
+    ckpt = make_tiny_checkpoint(tmp_path / "mouth.pt", mouth=True)
+    utt = tmp_path / "utt"
+    utt.mkdir()
+    sf.write(utt / "u0.wav", _speech(2.0, 40), 16000)
+    phones = [["sil", 0.0, 0.3], ["b", 0.3, 0.4], ["aa", 0.4, 0.8], ["m", 0.8, 0.9],
+              ["uw", 0.9, 1.4], ["sil", 1.4, 2.0]]
+    (utt / "u0.json").write_text(json.dumps(phones))
+    out = tmp_path / "m.json"
+    code = cli.main(["evaluate", "--checkpoint", str(ckpt), "--data", str(dataset / "test"),
+                     "--context", "0", "--max-clips", "1", "--lipsync", str(utt), "--out", str(out)])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "viseme_accuracy" in printed and "closure_recall" in printed
+    report = json.loads(out.read_text())
+    (row,) = report["lipsync"]["utterances"]
+    assert row["utterance"] == "u0" and row["bilabials"] == 2 and row["face_from_flame"] is False
+    assert 0.0 <= report["lipsync"]["pooled"]["viseme_accuracy"] <= 1.0
+    # the mouth is the TIMAR model's: with --skip-timar there is none to score
+    assert cli.main(["evaluate", "--data", str(dataset / "test"), "--skip-timar", "--trivial",
+                     "--lipsync", str(utt)]) == 2
