@@ -40,3 +40,14 @@ def demo_scene(audio: list[str], checkpoint: str, context_turns: int, seed: int,
     s.speaker_a.audio, s.speaker_b.audio = audio
     s.checkpoint, s.device, s.context_turns, s.steps, s.seed = checkpoint, 'CPU', context_turns, steps, seed
     return sc
+
+
+@pytest.fixture(name="scene")
+def quick_scene(addon, audio_pair, tiny_checkpoint):
+    """``scene`` for a module that imports this: the demo heads and the real tiny model at
+    its quickest (1 context turn, 1 sampling step); the file is reset afterwards."""
+    from timar_blender import jobs
+
+    yield demo_scene(audio_pair, str(tiny_checkpoint), context_turns=1, seed=0, steps=1)
+    jobs.shutdown()
+    bpy.ops.wm.read_homefile(use_empty=True)

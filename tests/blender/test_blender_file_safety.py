@@ -22,14 +22,7 @@ from timar_blender import jobs, ops_generate  # noqa: E402
 from timar_blender.errors import GenerationError  # noqa: E402
 from timar_blender.messages import Finished  # noqa: E402
 
-from blender_setup import addon, demo_scene  # noqa: E402,F401
-
-
-@pytest.fixture
-def scene(addon, audio_pair, tiny_checkpoint):
-    yield demo_scene(audio_pair, str(tiny_checkpoint), context_turns=1, seed=0, steps=1)
-    jobs.shutdown()
-    bpy.ops.wm.read_homefile(use_empty=True)
+from blender_setup import addon, quick_scene  # noqa: E402,F401  (fixtures: scene)
 
 
 def _drain(job, remove_after: int | None = None, head: str = "TIMAR B"):

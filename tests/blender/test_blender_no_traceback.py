@@ -21,15 +21,8 @@ bpy = pytest.importorskip("bpy")
 from timar_blender import jobs, ops_generate  # noqa: E402
 from model_core.last_resort import LOG_DIR_ENV  # noqa: E402
 
-from blender_setup import addon, demo_scene  # noqa: E402,F401
+from blender_setup import addon, quick_scene  # noqa: E402,F401  (fixtures: scene)
 from hostile_files import write_wav  # noqa: E402
-
-
-@pytest.fixture
-def scene(addon, audio_pair, tiny_checkpoint):
-    yield demo_scene(audio_pair, str(tiny_checkpoint), context_turns=1, seed=0, steps=1)
-    jobs.shutdown()
-    bpy.ops.wm.read_homefile(use_empty=True)
 
 
 def actions():
