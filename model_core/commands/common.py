@@ -28,6 +28,19 @@ def add_sampling_options(p: argparse.ArgumentParser) -> None:
                         "constant in frames, 0 = off (default 3)")
 
 
+def generation_options(args, **overrides):
+    """GenerationOptions from ``add_sampling_options``' arguments (``context_turns`` where the
+    command has it) and ``add_model_options``' device; ``overrides`` set the rest."""
+    from ..generate import GenerationOptions
+
+    if hasattr(args, "context_turns"):
+        overrides.setdefault("context_turns", args.context_turns)
+    return GenerationOptions(steps=args.steps, temperature=args.temperature, seed=args.seed,
+                             device=args.device, turn_filter_sigma=args.turn_filter,
+                             neck_filter_sigma=args.neck_filter,
+                             seam_blend_frames=args.seam_blend, **overrides)
+
+
 def load_model_from_args(args):
     from ..checkpoint import load_model
 

@@ -14,6 +14,7 @@ import os
 import sys
 
 from ..errors import TimarError
+from .common import generation_options, load_model_from_args
 
 
 def _contexts(text: str) -> list[int]:
@@ -70,10 +71,9 @@ def build_methods(args) -> list:
     """The methods the options name, in table order."""
     methods: list = []
     if not args.skip_timar:
-        from ..checkpoint import load_model
         from ..evaluation.methods import TimarMethod
 
-        model = load_model(args.checkpoint, args.device, getattr(args, "speech_model", None))
+        model = load_model_from_args(args)
         too_long = [n for n in args.context if n > model.config.window_turns - 1]
         if too_long:
             raise TimarError(f"--context {too_long}: this model's window holds at most "
@@ -101,18 +101,14 @@ def build_methods(args) -> list:
     return methods
 
 
-def _lipsync(args, utterances):
-    """The mouth per phone (``lipsync-eval``'s benchmark) with this run's model and options."""
-    from ..checkpoint import load_model
+def _lipsync(args, model, utterances):
+    """The mouth per phone (``lipsync-eval``'s benchmark) with the evaluated model and this
+    run's options."""
     from ..evaluation.lipsync_run import run_benchmark, table
-    from ..generate import DialogueGenerator, GenerationOptions
+    from ..generate import DialogueGenerator
 
-    model = load_model(args.checkpoint, args.device, getattr(args, "speech_model", None))
-    options = GenerationOptions(steps=args.steps, temperature=args.temperature, seed=args.seed,
-                                device=args.device, turn_filter_sigma=args.turn_filter,
-                                neck_filter_sigma=args.neck_filter,
-                                seam_blend_frames=args.seam_blend)
-    result = run_benchmark(DialogueGenerator(model, options), utterances, [],
+    generator = DialogueGenerator(model, generation_options(args))
+    result = run_benchmark(generator, utterances, [],
                            log=lambda line: print(line, file=sys.stderr, flush=True))
     print(table(result))
     return result
@@ -145,7 +141,8 @@ def run(args) -> int:
         timar = any(m.context is not None for m in methods)
         print(f"note: {len(partnerless)} clip(s) lack the partner's motion: P-FD and rPCC "
               "are absent for them" + ("; TIMAR generated the partner's head too" if timar else ""))
-    lipsync = _lipsync(args, utterances) if utterances else None
+    timar_model = next((m.model for m in methods if m.context is not None), None)
+    lipsync = _lipsync(args, timar_model, utterances) if utterances else None
     if args.out:
         protocol = {"contexts": args.context, "steps": args.steps, "seed": args.seed,
                     "temperature": args.temperature, "checkpoint": args.checkpoint,

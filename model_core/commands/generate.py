@@ -10,7 +10,8 @@ from ..assets import bundled_checkpoint
 from ..limits import check_generation_options
 from ..outputs import check_output_folder, check_results_replaceable, safe_name
 from ..paths import check_all_replaceable, check_apart
-from .common import add_model_options, add_sampling_options, load_model_from_args, progress
+from .common import (add_model_options, add_sampling_options, generation_options,
+                     load_model_from_args, progress)
 
 
 def register(sub) -> None:
@@ -61,7 +62,7 @@ def run(args) -> int:
     from ..face.livelink_motion import take_from_head
     from ..fileio import publish_together
     from ..face.flame import write_motion_npz
-    from ..generate import DialogueGenerator, GenerationOptions
+    from ..generate import DialogueGenerator
 
     # Everything that can be checked is checked before the model runs.
     check_generation_options(seed=args.seed, temperature=args.temperature, steps=args.steps)
@@ -76,13 +77,8 @@ def run(args) -> int:
         progress(f"warning: output name {args.name!r} became {name!r} (a name cannot hold "
                  "folders or special characters; use --out-dir for the folder)", final=True)
     model = load_model_from_args(args)
-    options = GenerationOptions(context_turns=args.context_turns, steps=args.steps,
-                                temperature=args.temperature, seed=args.seed,
-                                device=args.device, use_cache=not args.no_cache,
-                                turn_filter_sigma=args.turn_filter,
-                                neck_filter_sigma=args.neck_filter,
-                                seam_blend_frames=args.seam_blend,
-                                upper_face=not args.no_upper_face)
+    options = generation_options(args, use_cache=not args.no_cache,
+                                 upper_face=not args.no_upper_face)
     generator = DialogueGenerator(model, options)
     parts_a, parts_b, faces_a, faces_b, last = [], [], [], [], None
     for turn in generator.stream(args.audio_a, args.audio_b, args.motion_a, args.motion_b):

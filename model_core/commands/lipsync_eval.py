@@ -21,7 +21,8 @@ import json
 import os
 from pathlib import Path
 
-from .common import add_model_options, add_sampling_options, load_model_from_args, progress
+from .common import (add_model_options, add_sampling_options, generation_options,
+                     load_model_from_args, progress)
 
 
 def register(subparsers) -> None:
@@ -49,7 +50,7 @@ def run(args) -> int:
     from ..errors import TimarError
     from ..evaluation.lipsync_run import as_json, find_utterances, run_benchmark, table
     from ..fileio import atomic_write
-    from ..generate import DialogueGenerator, GenerationOptions
+    from ..generate import DialogueGenerator
 
     utterances = find_utterances(args.utterances)
     real_wavs = []
@@ -60,12 +61,7 @@ def run(args) -> int:
         if not real_wavs:
             raise TimarError(f"--real {args.real}: no .wav file in it")
     model = load_model_from_args(args)
-    options = GenerationOptions(context_turns=args.context_turns, steps=args.steps,
-                                temperature=args.temperature, seed=args.seed,
-                                device=args.device, turn_filter_sigma=args.turn_filter,
-                                neck_filter_sigma=args.neck_filter,
-                                seam_blend_frames=args.seam_blend)
-    report = run_benchmark(DialogueGenerator(model, options), utterances, real_wavs,
+    report = run_benchmark(DialogueGenerator(model, generation_options(args)), utterances, real_wavs,
                            log=lambda line: progress(line), real_labels=args.real_labels)
     print(table(report))
     if args.out:
