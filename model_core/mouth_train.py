@@ -63,6 +63,13 @@ def utterance_files(folders) -> list[tuple[Path, Path]]:
     return pairs
 
 
+def said_phones(path) -> list:
+    """An utterance's phones as its file writes them (stress kept: what ``teach`` reads): a
+    JSON list, or an object holding it under "phones"."""
+    said = json.loads(Path(path).read_text(encoding="utf-8"))
+    return said["phones"] if isinstance(said, dict) else said
+
+
 def channel_weights() -> torch.Tensor:
     """(52,) loss weight of each ARKit channel: closure and jaw first (closed lips are what
     viewers judge first), then rounding and the other mouth channels; the rest are 0 in the
@@ -125,8 +132,7 @@ def _augmented_features(frontend, files, options: MouthTrainOptions, log, store:
     start = time.perf_counter()
     for i, (wav, phones_file) in enumerate(files):
         audio = load_audio(str(wav))
-        said = json.loads(phones_file.read_text())
-        said = said["phones"] if isinstance(said, dict) else said
+        said = said_phones(phones_file)
         for _ in range(options.augmentations):
             f, shifted = _example(frontend, audio, said, rng)
             feats.append(f.to(store))

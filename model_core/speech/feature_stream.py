@@ -3,7 +3,7 @@
 :class:`TurnFeatures` stands where a ``(2, n_turns, 25, feat)`` tensor of both tracks'
 features would: indexing it with ``[heads, turns]`` returns exactly what that tensor would
 hold, but each turn is computed from the audio streams only when first asked for, and
-turns before the earliest one still asked for are dropped. With the causal log-mel front
+forgotten when the reader says no one will read it again (:meth:`TurnFeatures.drop_before`). With the causal log-mel front
 end memory is flat in the dialogue's length and the features equal the whole-file ones bit
 for bit. The wav2vec2 front end of the official weights normalises by the whole file, so
 there every turn is computed up front, as the reference does.

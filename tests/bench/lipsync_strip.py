@@ -23,7 +23,6 @@ that second (phone, viseme, the model's viseme, the mouth channels) goes to stdo
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -49,6 +48,7 @@ from model_core.evaluation.phone_frames import PhoneSpan, frame_labels, read_pho
 from model_core.face.channels import ARKIT_INDEX, face_from_flame  # noqa: E402
 from model_core.face.visemes import viseme_of  # noqa: E402
 from model_core.generate import DialogueGenerator, GenerationOptions  # noqa: E402
+from model_core.mouth_train import said_phones  # noqa: E402
 from model_core.speech.audio import load_audio  # noqa: E402
 from timar_blender.demo_head import build_demo_head  # noqa: E402
 from timar_blender.rig.head import resolve_head  # noqa: E402
@@ -94,8 +94,8 @@ def pad_utterance(audio, phones, pad: float):
 def teacher_face(phones_json: str, pad: float, n_frames: int) -> np.ndarray:
     """The lip teacher's face frames for the phones (their stress kept), shifted by ``pad``:
     what the mouth head learns, to judge the preset apart from the model."""
-    raw = json.loads(Path(phones_json).read_text(encoding="utf-8"))
-    phones = [(p["label"], p["start"] + pad, p["end"] + pad, p.get("stress")) for p in raw]
+    phones = [(p["label"], p["start"] + pad, p["end"] + pad, p.get("stress"))
+              for p in said_phones(phones_json)]
     return teach(phones, n_frames)
 
 

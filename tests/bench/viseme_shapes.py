@@ -16,7 +16,6 @@ the main mouth channels goes to stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from model_core.evaluation.lipsync_run import find_utterances  # noqa: E402
 from model_core.evaluation.phone_frames import frame_labels, read_phones_json, viseme_ids  # noqa: E402
 from model_core.face.channels import ARKIT, ARKIT_INDEX, FACE_DIM, VISEME_NAMES, jaw_rad_from_open  # noqa: E402
 from model_core.generate import DialogueGenerator, GenerationOptions  # noqa: E402
+from model_core.mouth_train import said_phones  # noqa: E402
 from timar_blender.rig.head import resolve_head  # noqa: E402
 from timar_blender.rig.preset import get_preset  # noqa: E402
 from timar_blender.rig.take import write_take  # noqa: E402
@@ -60,9 +60,7 @@ def mean_shapes(checkpoint: str | None, utterances, seed: int, steps: int):
         audio = load_audio(str(wav))
         face = generator.run(audio, np.zeros_like(audio), allow_silent=True).face_a
         phones = read_phones_json(phones_json)
-        raw = json.loads(Path(phones_json).read_text(encoding="utf-8"))
-        raw = raw["phones"] if isinstance(raw, dict) else raw
-        taught = teach(raw, len(face))
+        taught = teach(said_phones(phones_json), len(face))
         vis = viseme_ids(frame_labels(phones, len(face)))
         for v in range(len(VISEME_NAMES)):
             at = vis == v
